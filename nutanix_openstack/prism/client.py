@@ -76,6 +76,20 @@ class ImagesAPI(object):
     def delete(self, ext_id, wait=True):
         raise NotImplementedError()
 
+    def ensure_disk_image(self, ext_id, progress_callback=None):
+        """Return the extId of a bootable raw DISK_IMAGE with the content of
+        image ``ext_id``, for copy-on-write clones by Cinder and Nova.
+
+        A DISK_IMAGE is its own answer.  Any other image (the Glance store
+        keeps qcow2/vmdk/vhdx bytes as ISO_IMAGE so that Glance gets back
+        exactly what it stored) gets a derived DISK_IMAGE named
+        ``derived_disk_image_name(ext_id)``, created ONCE by the cluster
+        from the image's own ``/file`` URL (a ``UrlSource``; the cluster
+        converts it to raw) and reused by later calls; concurrent callers
+        in one process create it once (a lock per image).  The Glance store
+        deletes derived images together with their source."""
+        raise NotImplementedError()
+
     def download(self, ext_id, offset=0, length=None, chunk_size=None):
         """GET ``/content/images/{extId}/file`` with a Range header when
         offset/length ask for part of it; returns an iterator of bytes."""
