@@ -1,0 +1,538 @@
+"""DiskStore: copy-on-write disks made of chunk layers (RBD layering).
+
+A disk is a writable *head* layer plus a size.  A layer holds only the
+chunks written into it and points at its parent; a read takes each chunk
+from the first layer of the chain that has it, zeros if none does.  Chunks
+that are all zeros are never stored; writing zeros over a chunk a parent
+holds stores a tombstone.
+
+``clone(src, new)`` freezes the source's head into an immutable layer and
+gives both disks a new empty head on top of it: metadata only, whatever the
+size.  When the source's head is still empty (an image cloned again and
+again) it is not frozen: the clone simply shares the head's parent, so
+repeated clones do not lengthen the chain.
+
+Long chains are not collapsed (a layer whose only user is one child layer
+could be merged into it); ``flatten()`` does it for one disk on request.
+"""
+
+import errno
+import functools
+import os
+import stat
+
+from nutanix_openstack.emulator.storage import chunkfiles
+from nutanix_openstack.emulator.storage import errors
+from nutanix_openstack.emulator.storage import metadata
+
+DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
+DEFAULT_BLOCK_SIZE = 1024 * 1024
+# Chunks handled per transaction by the whole-disk operations, so that the
+# lock is given up now and then and memory stays bounded.
+_BATCH = 16
+
+
+def _check_size(value, name='size'):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError('%s must be an integer, not %r' % (name, value))
+    if value < 0:
+        raise ValueError('%s must not be negative: %d' % (name, value))
+    return value
+
+
+def _check_id(disk_id):
+    if not isinstance(disk_id, str) or not disk_id:
+        raise TypeError('disk id must be a non-empty string, not %r'
+                        % (disk_id,))
+    return disk_id
+
+
+def _byte_view(data):
+    view = memoryview(data)
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast('B')
+    return view
+
+
+class DiskStore(object):
+    """Copy-on-write disks under ``root_dir``.
+
+    Metadata lives in ``<root_dir>/disks.sqlite`` (WAL), chunk files under
+    ``<root_dir>/chunks/``.  Thread-safe; several processes may share a
+    root.  An acknowledged write (the call returned) survives the death of
+    the process.
+    """
+
+    def __init__(self, root_dir, chunk_size=DEFAULT_CHUNK_SIZE):
+        _check_size(chunk_size, 'chunk_size')
+        if chunk_size == 0:
+            raise ValueError('chunk_size must be positive')
+        self.root_dir = os.path.abspath(root_dir)
+        self.chunk_size = chunk_size
+        os.makedirs(self.root_dir, exist_ok=True)
+        self._meta = metadata.Metadata(
+            os.path.join(self.root_dir, 'disks.sqlite'), chunk_size)
+        self._files = chunkfiles.ChunkFiles(
+            os.path.join(self.root_dir, 'chunks'))
+        # Compared against whole chunks: bytearray == buffer is a memcmp.
+        self._zero = bytearray(chunk_size)
+        self._zero_view = memoryview(self._zero)
+        self.sweep()
+
+    # Life cycle
+
+    def close(self):
+        self._meta.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def sweep(self):
+        """Remove chunk files and layer directories no row points at.
+
+        They are left behind only by a process killed mid-operation; run
+        at open.  Returns the number of entries removed.
+        """
+        with self._meta.transaction(write=True) as txn:
+            return self._files.sweep(txn.layer_ids(),
+                                     txn.data_chunk_files())
+
+    # Disks
+
+    def create(self, disk_id, size_bytes):
+        """Create an all-zero disk; DiskExists if the id is taken."""
+        _check_id(disk_id)
+        _check_size(size_bytes)
+        with self._meta.transaction(write=True) as txn:
+            if txn.disk_exists(disk_id):
+                raise errors.DiskExists(disk_id)
+            head = txn.new_layer(None)
+            txn.add_ref(head)
+            txn.insert_disk(disk_id, head, size_bytes)
+
+    def clone(self, src_disk_id, new_disk_id, size_bytes=None):
+        """Copy-on-write clone of a disk, in constant time.
+
+        The new disk may be larger than the source (the rest reads as
+        zeros).  Both disks stay writable and never see each other's later
+        writes.
+        """
+        _check_id(src_disk_id)
+        _check_id(new_disk_id)
+        with self._meta.transaction(write=True) as txn:
+            src_head, src_size = txn.disk(src_disk_id)
+            if txn.disk_exists(new_disk_id):
+                raise errors.DiskExists(new_disk_id)
+            size = src_size if size_bytes is None else _check_size(size_bytes)
+            if size < src_size:
+                raise ValueError('a clone of %s must be at least %d bytes, '
+                                 'not %d' % (src_disk_id, src_size, size))
+            if txn.layer_is_empty(src_head):
+                # Nothing to freeze: share what the head sits on.
+                base = txn.parent(src_head)
+            else:
+                base = src_head
+                new_src_head = txn.new_layer(base)
+                txn.add_ref(new_src_head)
+                txn.set_head(src_disk_id, new_src_head)
+                txn.release(base)   # the source disk no longer uses it
+            head = txn.new_layer(base)
+            txn.add_ref(head)
+            txn.insert_disk(new_disk_id, head, size)
+
+    def delete(self, disk_id):
+        """Delete a disk; chunks other disks still share stay."""
+        _check_id(disk_id)
+        with self._meta.transaction(write=True) as txn:
+            head, _size = txn.disk(disk_id)
+            txn.delete_disk(disk_id)
+            self._free_after_commit(txn, txn.release(head))
+
+    def clear(self):
+        """Delete every disk (the emulator's reset)."""
+        for disk_id in self.list_disks():
+            try:
+                self.delete(disk_id)
+            except errors.DiskNotFound:
+                pass
+
+    def exists(self, disk_id):
+        with self._meta.transaction() as txn:
+            return txn.disk_exists(disk_id)
+
+    def size(self, disk_id):
+        with self._meta.transaction() as txn:
+            return txn.disk(disk_id)[1]
+
+    def resize(self, disk_id, new_size):
+        """Grow a disk; ValueError on shrink."""
+        _check_size(new_size)
+        with self._meta.transaction(write=True) as txn:
+            _head, size = txn.disk(disk_id)
+            if new_size < size:
+                raise ValueError('disk %s cannot shrink from %d to %d bytes'
+                                 % (disk_id, size, new_size))
+            txn.set_size(disk_id, new_size)
+
+    def list_disks(self):
+        with self._meta.transaction() as txn:
+            return txn.disk_ids()
+
+    # Reading
+
+    def read(self, disk_id, offset, length):
+        """Bytes of a disk, clipped at its end; zeros where never written."""
+        _check_size(offset, 'offset')
+        _check_size(length, 'length')
+        with self._meta.transaction() as txn:
+            head, size = txn.disk(disk_id)
+            end = min(size, offset + length)
+            if offset >= end:
+                return b''
+            return self._read_range(txn, head, offset, end - offset)
+
+    def iter_read(self, disk_id, offset=0, length=None,
+                  block_size=DEFAULT_BLOCK_SIZE):
+        """Stream a disk in blocks of ``block_size`` bytes (the last shorter).
+
+        Checks the disk and fixes the end at the call (DiskNotFound raised
+        here, not at the first ``next()``); each block is read in its own
+        transaction, so a long download does not hold the store.
+        """
+        _check_size(offset, 'offset')
+        if length is not None:
+            _check_size(length, 'length')
+        if _check_size(block_size, 'block_size') == 0:
+            raise ValueError('block_size must be positive')
+        with self._meta.transaction() as txn:
+            _head, size = txn.disk(disk_id)
+        end = size if length is None else min(size, offset + length)
+        return self._iter_blocks(disk_id, offset, end, block_size)
+
+    def _iter_blocks(self, disk_id, pos, end, block_size):
+        while pos < end:
+            with self._meta.transaction() as txn:
+                head, size = txn.disk(disk_id)
+                n = min(block_size, end - pos, size - pos)
+                if n <= 0:
+                    return
+                data = self._read_range(txn, head, pos, n)
+            yield data
+            pos += n
+
+    def _read_range(self, txn, head, offset, length):
+        cs = self.chunk_size
+        end = offset + length
+        rows = txn.rows(head, offset // cs, (end - 1) // cs)
+        pieces = []
+        pos = offset
+        while pos < end:
+            idx, in_chunk = divmod(pos, cs)
+            n = min(cs - in_chunk, end - pos)
+            found = rows.get(idx)
+            top = found[0] if found else None
+            if top is None or top.zero or in_chunk >= top.nbytes:
+                pieces.append(bytes(n))
+            else:
+                pieces.append(self._files.read(top.layer, idx, top.gen,
+                                               in_chunk, n))
+            pos += n
+        return pieces[0] if len(pieces) == 1 else b''.join(pieces)
+
+    # Writing
+
+    def write(self, disk_id, offset, data):
+        """Write bytes at ``offset``; ValueError if they go past the end."""
+        _check_size(offset, 'offset')
+        view = _byte_view(data)
+        with self._meta.transaction(write=True) as txn:
+            head, size = txn.disk(disk_id)
+            if offset + len(view) > size:
+                raise ValueError('write of %d bytes at %d goes past the end '
+                                 'of disk %s (%d bytes)'
+                                 % (len(view), offset, disk_id, size))
+            self._write_range(txn, head, size, offset, view)
+
+    def write_stream(self, disk_id, iterable, offset=0, grow=True):
+        """Write an iterable of byte strings from ``offset``; return a count.
+
+        For uploads of unknown size: at most one chunk is buffered, each
+        full chunk is committed on its own, and with ``grow`` the disk
+        grows to fit.  Without ``grow``, ValueError once the data passes
+        the end (what came before is written).
+        """
+        _check_size(offset, 'offset')
+        with self._meta.transaction() as txn:
+            txn.disk(disk_id)
+        cs = self.chunk_size
+        buf = bytearray(cs)
+        buf_view = memoryview(buf)
+        fill = 0
+        # The first flush ends at a chunk boundary; all later ones are
+        # whole chunks, which are stored without a read-modify-write.
+        want = cs - offset % cs
+        pos = offset
+        for piece in iterable:
+            view = _byte_view(piece)
+            while len(view):
+                take = min(len(view), want - fill)
+                buf_view[fill:fill + take] = view[:take]
+                fill += take
+                view = view[take:]
+                if fill == want:
+                    self._flush(disk_id, pos, buf_view[:fill], grow)
+                    pos += fill
+                    fill = 0
+                    want = cs
+        if fill:
+            self._flush(disk_id, pos, buf_view[:fill], grow)
+            pos += fill
+        return pos - offset
+
+    def _flush(self, disk_id, offset, view, grow):
+        with self._meta.transaction(write=True) as txn:
+            head, size = txn.disk(disk_id)
+            end = offset + len(view)
+            if end > size:
+                if not grow:
+                    raise ValueError('stream goes past the end of disk %s '
+                                     '(%d bytes)' % (disk_id, size))
+                txn.set_size(disk_id, end)
+                size = end
+            self._write_range(txn, head, size, offset, view)
+
+    def _write_range(self, txn, head, size, offset, view):
+        if not len(view):
+            return
+        cs = self.chunk_size
+        end = offset + len(view)
+        rows = txn.rows(head, offset // cs, (end - 1) // cs)
+        pos = offset
+        while pos < end:
+            idx, in_chunk = divmod(pos, cs)
+            n = min(cs - in_chunk, end - pos)
+            piece = view[pos - offset:pos - offset + n]
+            found = rows.get(idx, [])
+            chunk_len = min(cs, size - idx * cs)
+            if n == cs or (in_chunk == 0 and n == chunk_len):
+                data = piece
+            else:
+                # Read-modify-write of a partial chunk.
+                data = bytearray(chunk_len)
+                top = found[0] if found else None
+                if top is not None and not top.zero:
+                    have = min(top.nbytes, chunk_len)
+                    self._files.read_into(top.layer, idx, top.gen, 0,
+                                          memoryview(data)[:have])
+                data[in_chunk:in_chunk + n] = piece
+            self._put_chunk(txn, head, idx, found, data)
+            pos += n
+
+    def _put_chunk(self, txn, head, idx, found, data):
+        """Make chunk ``idx`` of layer ``head`` hold ``data`` (None: zeros).
+
+        ``found`` are the chain's rows for the chunk, head first.  Zeros
+        are stored as nothing, or as a tombstone when an ancestor's data
+        would otherwise show through.
+        """
+        own = found[0] if found and found[0].depth == 0 else None
+        if data is None or self._is_zero(data):
+            inherited = next((r for r in found if r.depth > 0), None)
+            if inherited is not None and not inherited.zero:
+                if own is None or not own.zero:
+                    txn.put_chunk(head, idx, 0, True, 0)
+            elif own is not None:
+                txn.delete_chunk(head, idx)
+        else:
+            gen = chunkfiles.new_gen()
+            txn.put_chunk(head, idx, len(data), False, gen)
+            txn.on_rollback.append(
+                functools.partial(self._files.unlink, head, idx, gen))
+            self._files.write(head, idx, gen, data)
+        if own is not None and not own.zero:
+            txn.after_commit.append(
+                functools.partial(self._files.unlink, head, idx, own.gen))
+
+    def _is_zero(self, data):
+        n = len(data)
+        if n == self.chunk_size:
+            return self._zero == data
+        if isinstance(data, bytearray):
+            return data == self._zero_view[:n]
+        return bytearray(data) == self._zero_view[:n]
+
+    def _free_after_commit(self, txn, layers):
+        for layer in layers:
+            txn.after_commit.append(
+                functools.partial(self._files.remove_layer, layer))
+
+    # Layers
+
+    def flatten(self, disk_id):
+        """Give a disk its own copy of every inherited chunk; drop its parent.
+
+        Afterwards the disk's chain is one layer and its former ancestors
+        are freed if no other disk uses them.
+        """
+        cs = self.chunk_size
+        with self._meta.transaction(write=True) as txn:
+            head, size = txn.disk(disk_id)
+            parent = txn.parent(head)
+            if parent is None:
+                return
+            last = max(0, (size - 1) // cs)
+            for idx, found in txn.rows(head, 0, last).items():
+                top = found[0]
+                if top.depth == 0:
+                    if top.zero:    # nothing left to hide
+                        txn.delete_chunk(head, idx)
+                    continue
+                if top.zero:
+                    continue
+                gen = chunkfiles.new_gen()
+                txn.put_chunk(head, idx, top.nbytes, False, gen)
+                txn.on_rollback.append(
+                    functools.partial(self._files.unlink, head, idx, gen))
+                self._files.link_or_copy(top.layer, idx, top.gen, head, gen)
+            txn.set_parent(head, None)
+            self._free_after_commit(txn, txn.release(parent))
+
+    def chain(self, disk_id):
+        """Layer ids of a disk, its head first."""
+        with self._meta.transaction() as txn:
+            return txn.chain(txn.disk(disk_id)[0])
+
+    def allocated_bytes(self, disk_id):
+        """Bytes stored in chunks of the disk's own head layer."""
+        with self._meta.transaction() as txn:
+            return txn.allocated_bytes(txn.disk(disk_id)[0])
+
+    def info(self, disk_id):
+        """``dict(disk_id, size, allocated_bytes, chain)`` (admin API)."""
+        with self._meta.transaction() as txn:
+            head, size = txn.disk(disk_id)
+            return dict(disk_id=disk_id, size=size,
+                        allocated_bytes=txn.allocated_bytes(head),
+                        chain=txn.chain(head))
+
+    def stats(self):
+        """``dict(disks, layers, chunks, bytes_stored, tombstones)``.
+
+        ``chunks`` and ``bytes_stored`` count data chunks (tombstones
+        hold no bytes).  A chunk shared by hard link after a flatten is
+        counted once per layer.
+        """
+        with self._meta.transaction() as txn:
+            return txn.stats()
+
+    # Files
+
+    def import_file(self, disk_id, path):
+        """Make a disk's content that of a regular file.
+
+        Creates the disk (the file's size) if it does not exist; an
+        existing disk grows to the file's size if smaller and reads as
+        zeros past the file's end.  Holes and zero chunks are not stored.
+        A disk created here is deleted again if the import fails.
+        """
+        _check_id(disk_id)
+        with open(path, 'rb', buffering=0) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ValueError('%s is not a regular file' % path)
+            fsize = st.st_size
+            created = False
+            with self._meta.transaction(write=True) as txn:
+                if txn.disk_exists(disk_id):
+                    _head, size = txn.disk(disk_id)
+                    if size < fsize:
+                        txn.set_size(disk_id, fsize)
+                else:
+                    head = txn.new_layer(None)
+                    txn.add_ref(head)
+                    txn.insert_disk(disk_id, head, fsize)
+                    created = True
+            try:
+                self._import_chunks(disk_id, f, fsize)
+            except BaseException:
+                if created:
+                    self.delete(disk_id)
+                raise
+
+    def _import_chunks(self, disk_id, f, fsize):
+        cs = self.chunk_size
+        extents = _data_extents(f.fileno(), fsize)
+        buf = bytearray(cs)
+        ext = 0
+        first = 0
+        while True:
+            with self._meta.transaction(write=True) as txn:
+                head, size = txn.disk(disk_id)
+                nchunks = (size + cs - 1) // cs
+                if first >= nchunks:
+                    return
+                last = min(nchunks, first + _BATCH) - 1
+                rows = txn.rows(head, first, last)
+                for idx in range(first, last + 1):
+                    start = idx * cs
+                    flen = max(0, min(cs, size - start, fsize - start))
+                    while ext < len(extents) and extents[ext][1] <= start:
+                        ext += 1
+                    data = None
+                    if (flen and ext < len(extents)
+                            and extents[ext][0] < start + flen):
+                        view = memoryview(buf)[:flen]
+                        f.seek(start)
+                        got = 0
+                        while got < flen:
+                            n = f.readinto(view[got:])
+                            if not n:
+                                raise errors.StorageError(
+                                    'file shrank during import')
+                            got += n
+                        data = view
+                    self._put_chunk(txn, head, idx, rows.get(idx, []), data)
+                first = last + 1
+
+    def export_file(self, disk_id, path):
+        """Write a disk's whole content to a file, sparse (holes for zeros)."""
+        cs = self.chunk_size
+        with self._meta.transaction() as txn:
+            _head, size = txn.disk(disk_id)
+        nchunks = (size + cs - 1) // cs
+        with open(path, 'wb') as f:
+            f.truncate(size)
+            for first in range(0, nchunks, _BATCH):
+                last = min(nchunks, first + _BATCH) - 1
+                with self._meta.transaction() as txn:
+                    head, _size = txn.disk(disk_id)
+                    rows = txn.rows(head, first, last)
+                    for idx in sorted(rows):
+                        top = rows[idx][0]
+                        if top.zero:
+                            continue
+                        n = min(top.nbytes, size - idx * cs)
+                        f.seek(idx * cs)
+                        f.write(self._files.read(top.layer, idx, top.gen,
+                                                 0, n))
+
+
+def _data_extents(fd, fsize):
+    """``[(start, end)]`` of a file's data, holes left out when the OS says."""
+    if not hasattr(os, 'SEEK_DATA'):
+        return [(0, fsize)]
+    extents = []
+    pos = 0
+    try:
+        while pos < fsize:
+            start = os.lseek(fd, pos, os.SEEK_DATA)
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            extents.append((start, end))
+            pos = end
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:    # no data past pos
+            return [(0, fsize)]
+    return extents
