@@ -1,0 +1,79 @@
+"""The emulator's shared objects, reachable from any request.
+
+:class:`Backend` owns the state store, the disk store, the task manager,
+the fault registry and the settings; :func:`get` returns the one of the
+running Flask app.  API modules use it as ``backend.get().state`` etc.
+"""
+
+import os
+import shutil
+import threading
+
+import flask
+
+from nutanix_openstack.emulator import config
+from nutanix_openstack.emulator import faults as faults_mod
+from nutanix_openstack.emulator import inventory
+from nutanix_openstack.emulator import state as state_mod
+from nutanix_openstack.emulator import tasks as tasks_mod
+
+EXTENSION = 'nutanix_emulator'
+
+
+def default_disk_store(root_dir, chunk_size):
+    # Imported here so the HTTP layer can be tested with another store.
+    from nutanix_openstack.emulator import storage
+    return storage.DiskStore(root_dir, chunk_size=chunk_size)
+
+
+class Backend(object):
+    """Everything a request handler needs, built once per app."""
+
+    def __init__(self, conf, disk_store_factory=None):
+        opts = conf[config.GROUP]
+        self.conf = conf
+        self.opts = opts
+        self.data_dir = opts.data_dir
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.state = state_mod.StateStore(
+            os.path.join(self.data_dir, 'state.sqlite'))
+        self.disks_dir = os.path.join(self.data_dir, 'disks')
+        self._disk_factory = disk_store_factory or default_disk_store
+        self.disks = self._new_disk_store()
+        self.faults = faults_mod.FaultRegistry()
+        self.inventory = inventory.load(opts.inventory_file)
+        inventory.seed(self.state, self.inventory)
+        self.tasks = tasks_mod.TaskManager(
+            self.state, mode=opts.task_mode, delay=opts.task_delay,
+            cluster_ext_id=self.inventory.cluster_ext_id,
+            fault_hook=self.faults.take_task_fault)
+        # Serialises admin reset against itself.
+        self.reset_lock = threading.Lock()
+
+    def reset(self):
+        """Forget every object and byte; reseed the inventory."""
+        with self.reset_lock:
+            self.tasks.wait_idle(timeout=30)
+            self.faults.clear()
+            # Dropping the whole disk store is the only way to be sure no
+            # byte survives, whoever (images, VMs, volume groups) wrote it.
+            self.disks.close()
+            shutil.rmtree(self.disks_dir, ignore_errors=True)
+            self.disks = self._new_disk_store()
+            self.state.reset()
+            inventory.seed(self.state, self.inventory)
+
+    def _new_disk_store(self):
+        return self._disk_factory(self.disks_dir, self.opts.chunk_size)
+
+    def close(self):
+        self.tasks.wait_idle(timeout=10)
+        try:
+            self.disks.close()
+        finally:
+            self.state.close()
+
+
+def get():
+    """The Backend of the current Flask app."""
+    return flask.current_app.extensions[EXTENSION]

@@ -1,0 +1,87 @@
+"""oslo.config options of the emulator (``[emulator]`` section)."""
+
+from oslo_config import cfg
+
+GROUP = 'emulator'
+
+emulator_opts = [
+    cfg.HostAddressOpt(
+        'listen_host', default='127.0.0.1',
+        help='Address the emulator listens on. Use 0.0.0.0 to accept '
+             'connections from other hosts (for example DevStack nodes).'),
+    cfg.PortOpt(
+        'listen_port', default=9440,
+        help='TCP port the emulator listens on. Prism Central uses 9440. '
+             '0 picks a free port (the chosen port is logged).'),
+    cfg.StrOpt(
+        'data_dir', default='/var/lib/nutanix-emulator',
+        help='Directory holding the emulator state: state.sqlite (metadata, '
+             'SQLite in WAL mode) and disks/ (the chunked copy-on-write '
+             'disk store). Created if missing.'),
+    cfg.StrOpt(
+        'username', default='admin',
+        help='User name accepted by HTTP basic authentication, on the '
+             'Nutanix API and on the admin API alike.'),
+    cfg.StrOpt(
+        'password', default='Nutanix/4u', secret=True,
+        help='Password accepted by HTTP basic authentication.'),
+    cfg.StrOpt(
+        'tls_cert_file',
+        help='PEM certificate for HTTPS. When both tls_cert_file and '
+             'tls_key_file are set the emulator serves HTTPS only; '
+             'otherwise plain HTTP. Related options: tls_key_file.'),
+    cfg.StrOpt(
+        'tls_key_file',
+        help='PEM private key matching tls_cert_file.'),
+    cfg.StrOpt(
+        'inventory_file',
+        help='YAML or JSON file describing the emulated cluster: cluster '
+             'name and extId, hosts (CPU, memory) and storage containers '
+             '(name, extId, capacity). See '
+             'etc/nutanix-emulator-inventory.yaml.sample. When unset a '
+             'built-in single-cluster inventory is used.'),
+    cfg.StrOpt(
+        'task_mode', default='async', choices=['immediate', 'async'],
+        help='How write tasks run. "async": in a background thread, like '
+             'the real cluster (clients poll the task). "immediate": the '
+             'task completes before the 202 answer is sent (fast tests). '
+             'Can be changed at run time through the admin API.'),
+    cfg.FloatOpt(
+        'task_delay', default=0.0, min=0.0,
+        help='Artificial delay in seconds before each asynchronous task '
+             'starts, to exercise client polling. Only used with '
+             'task_mode=async.'),
+    cfg.IntOpt(
+        'chunk_size', default=4 * 1024 * 1024, min=4096,
+        help='Chunk size in bytes of the copy-on-write disk store. Changing '
+             'it for an existing data_dir is not supported.'),
+    cfg.IntOpt(
+        'url_fetch_timeout', default=60, min=1,
+        help='Connect/read timeout in seconds when the emulator fetches the '
+             'URL of an image created from a UrlSource.'),
+    cfg.StrOpt(
+        'qemu_img', default='qemu-img',
+        help='qemu-img binary used to convert qcow2/vmdk/vhdx DISK_IMAGE '
+             'bytes to raw on import.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(emulator_opts, group=GROUP)
+
+
+def make_conf(args=None, **overrides):
+    """A private ConfigOpts (never the global CONF) for the emulator.
+
+    The options are registered, parsed from ``args`` and then overridden.
+    """
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    conf(args or [], project='nutanix-emulator', default_config_files=[])
+    for name, value in overrides.items():
+        conf.set_override(name, value, group=GROUP)
+    return conf
+
+
+def list_opts():
+    return [(GROUP, emulator_opts)]

@@ -1,0 +1,264 @@
+"""Emulator metadata in SQLite (WAL): a generic entity store.
+
+Every backend object (image, VM, volume group, task, cluster...) is one
+row ``(kind, ext_id, body JSON, etag, version, created, updated)``.  The
+database runs in WAL mode with ``synchronous=FULL`` so that anything a
+request acknowledged survives a SIGKILL of the emulator, and the file can
+be backed up consistently while it runs.  Each thread gets its own
+connection; :meth:`StateStore.transaction` groups several operations
+atomically (nested use joins the outer transaction).
+
+The ``requests`` table remembers ``NTNX-Request-Id`` values and the
+response they produced, for idempotent retries.
+"""
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    kind TEXT NOT NULL,
+    ext_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (kind, ext_id)
+);
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER,
+    body TEXT,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Record(object):
+    """One stored entity: its body and bookkeeping."""
+
+    __slots__ = ('kind', 'ext_id', 'body', 'etag', 'version', 'created',
+                 'updated')
+
+    def __init__(self, kind, ext_id, body, etag, version, created, updated):
+        self.kind = kind
+        self.ext_id = ext_id
+        self.body = body
+        self.etag = etag
+        self.version = version
+        self.created = created
+        self.updated = updated
+
+
+def new_etag():
+    return uuid.uuid4().hex
+
+
+class StateStore(object):
+    """Entity store over one SQLite file; safe to share between threads."""
+
+    def __init__(self, path):
+        self.path = path
+        dirname = os.path.dirname(os.path.abspath(path))
+        os.makedirs(dirname, exist_ok=True)
+        self._local = threading.local()
+        self._all_conns = []
+        self._conns_lock = threading.Lock()
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+
+    # -- connections -------------------------------------------------------
+
+    def _conn(self):
+        conn = getattr(self._local, 'conn', None)
+        if conn is None:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+            conn = sqlite3.connect(self.path, timeout=60,
+                                   isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute('PRAGMA journal_mode=WAL')
+            conn.execute('PRAGMA synchronous=FULL')
+            conn.execute('PRAGMA busy_timeout=60000')
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._conns_lock:
+                self._all_conns.append(conn)
+        return conn
+
+    def close(self):
+        with self._conns_lock:
+            for conn in self._all_conns:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all_conns = []
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Run the block in one write transaction (nesting joins it)."""
+        conn = self._conn()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield self
+            finally:
+                self._local.depth -= 1
+            return
+        # IMMEDIATE takes the write lock up front: read-modify-write
+        # sequences inside the block cannot interleave with other writers.
+        conn.execute('BEGIN IMMEDIATE')
+        self._local.depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._local.depth = 0
+            conn.execute('ROLLBACK')
+            raise
+        else:
+            self._local.depth = 0
+            conn.execute('COMMIT')
+
+    # -- entities ----------------------------------------------------------
+
+    def get_record(self, kind, ext_id):
+        row = self._conn().execute(
+            'SELECT body, etag, version, created, updated FROM entities '
+            'WHERE kind=? AND ext_id=?', (kind, ext_id)).fetchone()
+        if row is None:
+            return None
+        return Record(kind, ext_id, json.loads(row[0]), row[1], row[2],
+                      row[3], row[4])
+
+    def get(self, kind, ext_id):
+        """The body dict of an entity, or None."""
+        record = self.get_record(kind, ext_id)
+        return record.body if record else None
+
+    def put(self, kind, ext_id, body):
+        """Create or replace an entity; returns its new ETag."""
+        now = time.time()
+        etag = new_etag()
+        with self.transaction():
+            conn = self._conn()
+            row = conn.execute(
+                'SELECT version FROM entities WHERE kind=? AND ext_id=?',
+                (kind, ext_id)).fetchone()
+            if row is None:
+                conn.execute(
+                    'INSERT INTO entities (kind, ext_id, body, etag, '
+                    'version, created, updated) VALUES (?,?,?,?,?,?,?)',
+                    (kind, ext_id, json.dumps(body), etag, 1, now, now))
+            else:
+                conn.execute(
+                    'UPDATE entities SET body=?, etag=?, version=?, '
+                    'updated=? WHERE kind=? AND ext_id=?',
+                    (json.dumps(body), etag, row[0] + 1, now, kind, ext_id))
+        return etag
+
+    def update(self, kind, ext_id, mutate):
+        """Read-modify-write an entity atomically.
+
+        ``mutate(body)`` edits in place (or returns a new body).  Returns
+        the new body, or None if the entity does not exist.
+        """
+        with self.transaction():
+            body = self.get(kind, ext_id)
+            if body is None:
+                return None
+            result = mutate(body)
+            if result is not None:
+                body = result
+            self.put(kind, ext_id, body)
+            return body
+
+    def delete(self, kind, ext_id):
+        """Delete an entity; True if it existed."""
+        cur = self._conn().execute(
+            'DELETE FROM entities WHERE kind=? AND ext_id=?', (kind, ext_id))
+        return cur.rowcount > 0
+
+    def list(self, kind, where=None):
+        """Bodies of every entity of ``kind`` in creation order.
+
+        ``where(body)`` is an optional predicate filtering them.
+        """
+        rows = self._conn().execute(
+            'SELECT body FROM entities WHERE kind=? ORDER BY created, rowid',
+            (kind,)).fetchall()
+        bodies = [json.loads(r[0]) for r in rows]
+        if where is not None:
+            bodies = [b for b in bodies if where(b)]
+        return bodies
+
+    def kinds(self):
+        return [r[0] for r in self._conn().execute(
+            'SELECT DISTINCT kind FROM entities ORDER BY kind').fetchall()]
+
+    def count(self, kind):
+        return self._conn().execute(
+            'SELECT COUNT(*) FROM entities WHERE kind=?',
+            (kind,)).fetchone()[0]
+
+    # -- idempotency records ----------------------------------------------
+
+    def claim_request(self, request_id, method, path):
+        """Reserve ``request_id`` for this request.
+
+        Returns None when this call claimed it, else ``(status, body,
+        method, path)`` of the earlier request (status None while that one
+        is still in progress).
+        """
+        with self.transaction():
+            conn = self._conn()
+            row = conn.execute(
+                'SELECT status, body, method, path FROM requests '
+                'WHERE request_id=?', (request_id,)).fetchone()
+            if row is not None:
+                return tuple(row)
+            conn.execute(
+                'INSERT INTO requests (request_id, method, path, created) '
+                'VALUES (?,?,?,?)', (request_id, method, path, time.time()))
+        return None
+
+    def complete_request(self, request_id, status, body):
+        self._conn().execute(
+            'UPDATE requests SET status=?, body=? WHERE request_id=?',
+            (status, body, request_id))
+
+    def release_request(self, request_id):
+        self._conn().execute('DELETE FROM requests WHERE request_id=?',
+                             (request_id,))
+
+    # -- small settings (task mode...) ------------------------------------
+
+    def get_setting(self, name, default=None):
+        row = self._conn().execute(
+            'SELECT value FROM settings WHERE name=?', (name,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_setting(self, name, value):
+        self._conn().execute(
+            'INSERT OR REPLACE INTO settings (name, value) VALUES (?,?)',
+            (name, json.dumps(value)))
+
+    def reset(self):
+        """Forget everything (admin reset)."""
+        with self.transaction():
+            conn = self._conn()
+            conn.execute('DELETE FROM entities')
+            conn.execute('DELETE FROM requests')
+            conn.execute('DELETE FROM settings')
