@@ -1,0 +1,408 @@
+"""glance_store driver ``nutanix``: image bytes on the cluster, metadata in
+Glance.
+
+Loaded by glance_store through the ``glance_store.drivers`` entry point
+(``nutanix = nutanix_openstack.glance.store:Store``), as
+``[glance_store] stores = nutanix`` / ``default_store = nutanix`` or in
+multi-store mode (``enabled_backends = cluster:nutanix``).
+
+Locations are ``nutanix://<cluster extId>/<image extId>``.  Every backend
+call goes through :class:`nutanix_openstack.prism.client.PrismClient`;
+client errors are mapped to glance_store exceptions here and only here.
+Importing this module stays cheap (no HTTP stack): glance_store imports
+every driver to list options, and one that fails to import disappears
+silently.
+"""
+
+import contextlib
+import logging
+import threading
+
+from glance_store import capabilities
+from glance_store import driver
+from glance_store import exceptions
+
+from nutanix_openstack.glance import formats
+from nutanix_openstack.glance import location as nutanix_location
+from nutanix_openstack.glance import options
+from nutanix_openstack.glance import streams
+from nutanix_openstack.i18n import _
+from nutanix_openstack.prism import exceptions as prism_exc
+
+LOG = logging.getLogger(__name__)
+
+# glance_store looks the location class up as "<store module>.StoreLocation".
+StoreLocation = nutanix_location.StoreLocation
+list_opts = options.list_opts
+
+STORE_NAME = 'nutanix'
+IMAGE_NAME_PREFIX = 'glance-'
+
+
+@contextlib.contextmanager
+def translate_errors(what):
+    """Map Prism client errors to glance_store exceptions.
+
+    :param what: names the object/operation in the messages
+    """
+    try:
+        yield
+    except exceptions.GlanceStoreException:
+        raise
+    except prism_exc.NotFound as e:
+        raise exceptions.NotFound(
+            message=_('%(what)s not found on the cluster: %(err)s') %
+            {'what': what, 'err': e})
+    except prism_exc.Conflict as e:
+        raise exceptions.InUseByStore(
+            message=_('%(what)s is in use on the cluster: %(err)s') %
+            {'what': what, 'err': e})
+    except (prism_exc.Unauthorized, prism_exc.Forbidden) as e:
+        raise exceptions.BackendException(
+            _('%(what)s: the cluster rejected the configured credentials: '
+              '%(err)s') % {'what': what, 'err': e})
+    except prism_exc.TaskTimeout as e:
+        raise exceptions.BackendException(
+            _('%(what)s: the cluster task did not finish in time: %(err)s')
+            % {'what': what, 'err': e})
+    except prism_exc.PrismError as e:
+        raise exceptions.BackendException(
+            _('%(what)s failed on the cluster: %(err)s') %
+            {'what': what, 'err': e})
+
+
+class Store(driver.Store):
+    """Images as Nutanix images (``/api/vmm/v4.x/content/images``).
+
+    Reads are ranged (offset and length), so READ_RANDOM; writes are
+    streamed sequentially only (no WRITE_OFFSET/WRITE_CHUNK).  One store
+    object serves concurrent requests: the client session is thread-safe
+    and the cached cluster/container ids never change, so it is
+    DRIVER_REUSABLE.
+    """
+
+    _CAPABILITIES = (capabilities.BitMasks.READ_RANDOM |
+                     capabilities.BitMasks.WRITE_ACCESS |
+                     capabilities.BitMasks.DRIVER_REUSABLE)
+    OPTIONS = options.OPTIONS
+    EXAMPLE_URL = 'nutanix://<CLUSTER_EXT_ID>/<IMAGE_EXT_ID>'
+
+    def __init__(self, conf, backend=None):
+        super(Store, self).__init__(conf, backend=backend)
+        if self.backend_group:
+            self.store_conf = getattr(self.conf, self.backend_group)
+        else:
+            self.store_conf = self.conf.glance_store
+        self.store_location_class = StoreLocation
+        self._client = None
+        self._cluster_ext_id = None
+        self._container = None
+        self._lock = threading.Lock()
+
+    @property
+    def store_name(self):
+        return self.backend_group or STORE_NAME
+
+    def get_schemes(self):
+        return (nutanix_location.SCHEME,)
+
+    # -- configuration --------------------------------------------------
+
+    def _make_client(self):
+        # Imported here so that loading the store module (done by
+        # glance_store for every installed driver) never needs requests.
+        from nutanix_openstack.prism import client as prism_client
+        return prism_client.PrismClient.from_conf(self.store_conf,
+                                                  prefix=options.PREFIX)
+
+    @property
+    def client(self):
+        """The PrismClient, built on first use.
+
+        Also used by a read-only store whose configure_add() failed.
+        """
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make_client()
+        return self._client
+
+    def _resolve_cluster(self, client):
+        """extId of the cluster this store serves.
+
+        ``nutanix_cluster`` (name or extId), or else the only cluster that
+        is not Prism Central.
+
+        Backend call: GET clustermgmt ``/config/clusters``.
+        """
+        wanted = self.store_conf.nutanix_cluster
+        try:
+            return client.clusters.find_cluster(wanted)['extId']
+        except (prism_exc.NotFound, prism_exc.ConfigurationError) as e:
+            raise exceptions.BadStoreConfiguration(
+                store_name=self.store_name,
+                reason=_('cannot choose the cluster (nutanix_cluster=%(c)r):'
+                         ' %(e)s') % {'c': wanted, 'e': e})
+
+    def _resolve_container(self, client, cluster_ext_id):
+        """The ``nutanix_storage_container`` dict, or None when unset.
+
+        Backend call: GET clustermgmt ``/config/storage-containers``.
+        """
+        name = self.store_conf.nutanix_storage_container
+        if not name:
+            return None
+        try:
+            return client.clusters.find_storage_container(
+                name, cluster_ext_id=cluster_ext_id)
+        except prism_exc.NotFound:
+            raise exceptions.BadStoreConfiguration(
+                store_name=self.store_name,
+                reason=_('storage container %(n)r '
+                         '(nutanix_storage_container) not found on cluster '
+                         '%(c)s') % {'n': name, 'c': cluster_ext_id})
+
+    def configure_add(self):
+        """Check endpoint, credentials, cluster and container.
+
+        Backend calls: GET clusters, GET storage containers.  Raises
+        BadStoreConfiguration with the reason; glance_store then keeps the
+        store read-only.
+        """
+        chunk = self.store_conf.nutanix_transfer_chunk_size
+        self.READ_CHUNKSIZE = self.WRITE_CHUNKSIZE = chunk
+        try:
+            client = self.client
+            cluster = self._resolve_cluster(client)
+            container = self._resolve_container(client, cluster)
+        except exceptions.BadStoreConfiguration as e:
+            LOG.error('Nutanix store %(s)s: %(e)s',
+                      {'s': self.store_name, 'e': e})
+            raise
+        except prism_exc.ConfigurationError as e:
+            reason = _('invalid connection options: %s') % e
+        except (prism_exc.Unauthorized, prism_exc.Forbidden) as e:
+            reason = (_('the cluster rejected the credentials of user '
+                        '%(u)r: %(e)s') %
+                      {'u': self.store_conf.nutanix_username, 'e': e})
+        except prism_exc.ConnectionFailed as e:
+            reason = _('cannot reach nutanix_endpoints %(ep)s: %(e)s') % {
+                'ep': ', '.join(self.store_conf.nutanix_endpoints or []),
+                'e': e}
+        except prism_exc.PrismError as e:
+            reason = _('the cluster API failed: %s') % e
+        else:
+            with self._lock:
+                self._cluster_ext_id = cluster
+                self._container = container
+            self._url_prefix = nutanix_location.PREFIX + cluster + '/'
+            LOG.info('Nutanix store %(s)s: cluster %(c)s, container %(ct)s',
+                     {'s': self.store_name, 'c': cluster,
+                      'ct': (container or {}).get('name', 'default')})
+            return
+        LOG.error('Nutanix store %(s)s: %(r)s',
+                  {'s': self.store_name, 'r': reason})
+        raise exceptions.BadStoreConfiguration(store_name=self.store_name,
+                                               reason=reason)
+
+    @property
+    def cluster_ext_id(self):
+        """The cluster extId, cached.
+
+        Resolved on first use when configure_add() could not.
+        """
+        if self._cluster_ext_id is None:
+            with translate_errors(_('Cluster lookup')):
+                cluster = self._resolve_cluster(self.client)
+            with self._lock:
+                self._cluster_ext_id = cluster
+        return self._cluster_ext_id
+
+    # -- helpers ----------------------------------------------------------
+
+    def _own_image(self, location):
+        """The image extId of a location on this store's cluster."""
+        loc = location.store_location
+        if loc.cluster_ext_id != self.cluster_ext_id:
+            raise exceptions.BadStoreUri(
+                message=_('location %(uri)s belongs to cluster %(other)s; '
+                          'store %(store)s serves cluster %(mine)s') %
+                {'uri': loc.get_uri(), 'other': loc.cluster_ext_id,
+                 'store': self.store_name, 'mine': self.cluster_ext_id})
+        return loc.image_ext_id
+
+    def _check_capacity(self, image_size):
+        """Raise StorageFull before sending bytes to a full container."""
+        if not image_size or not self._container:
+            return
+        container_ext_id = (self._container.get('containerExtId') or
+                            self._container.get('extId'))
+        with translate_errors(_('Storage container capacity')):
+            free = self.client.clusters.container_capacity(
+                container_ext_id).get('free_bytes')
+        if free is not None and free < image_size:
+            raise exceptions.StorageFull(
+                message=_('storage container %(c)s has %(f)d bytes free, '
+                          'the image needs %(n)d') %
+                {'c': self._container.get('name'), 'f': free,
+                 'n': image_size})
+
+    def _discard(self, image_ext_id):
+        """Remove a partial backend image; never masks the real error."""
+        try:
+            self.client.images.delete(image_ext_id)
+        except prism_exc.NotFound:
+            pass
+        except Exception:
+            LOG.exception('Could not remove partial Nutanix image %s; '
+                          'remove it by hand', image_ext_id)
+
+    def _delete_derived(self, image_ext_id):
+        """Delete the raw disk images derived from ``image_ext_id``.
+
+        They were made by ``ensure_disk_image`` for Cinder and Nova clones.
+        Backend calls: GET images filtered by name, DELETE each match.
+        """
+        with translate_errors(_('Derived images of %s') % image_ext_id):
+            for image in self.client.images.list_derived(image_ext_id):
+                try:
+                    self.client.images.delete(image['extId'])
+                    LOG.info('Deleted derived disk image %(d)s of image '
+                             '%(i)s', {'d': image['extId'],
+                                       'i': image_ext_id})
+                except prism_exc.NotFound:
+                    pass
+
+    # -- glance_store API -------------------------------------------------
+
+    @driver.back_compat_add
+    @capabilities.check
+    def add(self, image_id, image_file, image_size, hashing_algo,
+            context=None, verifier=None):
+        """Stream ``image_file`` into a new Nutanix image.
+
+        Backend calls: v3 POST images (empty image of the sniffed type),
+        v3 PUT images/{uuid}/file (streamed, waits for the task), and
+        DELETE of the partial image on any failure.  The md5 checksum, the
+        ``hashing_algo`` multihash and the verifier see every chunk as it
+        goes by.
+
+        :returns: (location URI, bytes written, md5 hex, multihash hex,
+            ``{'store': <backend>}`` in multi-store mode else ``{}``)
+        :raises: ``Invalid`` when the data is longer or shorter than
+            ``image_size`` (0 means unknown), ``StorageFull``,
+            ``BackendException`` for cluster errors.
+        """
+        cluster = self.cluster_ext_id
+        what = _('Upload of image %s') % image_id
+        progress = streams.ProgressLog(
+            'Upload of image %s to Nutanix' % image_id, image_size,
+            self.store_conf.nutanix_progress_interval)
+        stream = streams.UploadStream(image_file, image_size, hashing_algo,
+                                      verifier=verifier,
+                                      chunk_size=self.WRITE_CHUNKSIZE,
+                                      progress=progress)
+        image_type, fmt = formats.backend_image_type(
+            stream.head(formats.SNIFF_BYTES))
+        self._check_capacity(image_size)
+        LOG.debug('Image %(id)s looks like %(fmt)s: uploading it as '
+                  '%(type)s', {'id': image_id, 'fmt': fmt,
+                               'type': image_type})
+        with translate_errors(what):
+            created = self.client.images.create_for_upload(
+                IMAGE_NAME_PREFIX + str(image_id), image_type=image_type,
+                description='Glance image %s (%s)' % (image_id, fmt),
+                cluster_ext_id=cluster)
+        ext_id = created['extId']
+        try:
+            with translate_errors(what):
+                uploaded = self.client.images.upload(
+                    ext_id, iter(stream), size=image_size or None,
+                    progress_callback=progress.task_progress)
+            if not stream.finished:
+                raise exceptions.BackendException(
+                    _('%s: the cluster ended the upload before all bytes '
+                      'were sent') % what)
+            stored = (uploaded or {}).get('sizeBytes')
+            if stored is not None and stored != stream.bytes_read:
+                raise exceptions.BackendException(
+                    _('%(what)s: the cluster stored %(stored)d bytes, '
+                      '%(sent)d were sent') %
+                    {'what': what, 'stored': stored,
+                     'sent': stream.bytes_read})
+        except BaseException as exc:
+            self._discard(ext_id)
+            # What the stream raised (size mismatch, Glance's reader) is the
+            # real cause even when the HTTP layer reported something else.
+            if stream.error is not None and stream.error is not exc:
+                raise stream.error from exc
+            raise
+        progress.done(stream.bytes_read)
+
+        metadata = {}
+        if self.backend_group:
+            metadata['store'] = self.backend_group
+        return (nutanix_location.make_uri(cluster, ext_id),
+                stream.bytes_read,
+                stream.checksum.hexdigest(),
+                stream.os_hash.hexdigest(),
+                metadata)
+
+    @capabilities.check
+    def get(self, location, offset=0, chunk_size=None, context=None):
+        """Stream the image bytes, or ``chunk_size`` bytes from ``offset``.
+
+        Glance passes the length of a ranged read as ``chunk_size``.
+
+        Backend calls: GET the image (size, and NotFound before any byte
+        is promised), GET ``/content/images/{extId}/file`` with a Range
+        header for partial reads.
+
+        :returns: (iterator of bytes, ``chunk_size`` or the image size)
+        """
+        size = self.get_size(location, context=context)
+        ext_id = location.store_location.image_ext_id
+        if offset < 0 or (offset and offset >= size):
+            raise exceptions.Invalid(
+                _('offset %(o)d is outside image %(i)s of %(s)d bytes') %
+                {'o': offset, 'i': ext_id, 's': size})
+        length = chunk_size
+        if length is not None and offset + length > size:
+            length = size - offset
+        what = _('Download of Nutanix image %s') % ext_id
+        with translate_errors(what):
+            chunks = self.client.images.download(
+                ext_id, offset=offset, length=length,
+                chunk_size=self.READ_CHUNKSIZE)
+        return (streams.DownloadIterator(chunks,
+                                         lambda: translate_errors(what)),
+                chunk_size or size)
+
+    def get_size(self, location, context=None):
+        """Size in bytes of the stored image.
+
+        Backend call: one GET of the image metadata (``sizeBytes``).
+        """
+        ext_id = self._own_image(location)
+        with translate_errors(_('Nutanix image %s') % ext_id):
+            image = self.client.images.get(ext_id)
+        return int(image.get('sizeBytes') or 0)
+
+    @capabilities.check
+    def delete(self, location, context=None):
+        """Delete the image and the raw disk image derived from it.
+
+        Backend calls: GET images filtered by the derived name and DELETE
+        it, then DELETE the image.  VMs and volumes cloned from either keep
+        their data (clones are copy-on-write on the cluster and outlive
+        their source).
+
+        :raises: NotFound if the image does not exist
+        """
+        ext_id = self._own_image(location)
+        # Derived first: if the source delete then fails, nothing is left
+        # behind that ensure_disk_image() would not recreate on demand.
+        self._delete_derived(ext_id)
+        with translate_errors(_('Nutanix image %s') % ext_id):
+            self.client.images.delete(ext_id)
+        LOG.info('Deleted Nutanix image %s', ext_id)
