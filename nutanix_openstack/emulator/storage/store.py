@@ -439,11 +439,11 @@ class DiskStore(object):
         A disk created here is deleted again if the import fails.
         """
         _check_id(disk_id)
+        # Checked before opening: opening a FIFO would block.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ValueError('%s is not a regular file' % path)
         with open(path, 'rb', buffering=0) as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise ValueError('%s is not a regular file' % path)
-            fsize = st.st_size
+            fsize = os.fstat(f.fileno()).st_size
             created = False
             with self._meta.transaction(write=True) as txn:
                 if txn.disk_exists(disk_id):
