@@ -1,0 +1,321 @@
+"""``/api/vmm/v4.x/ahv/config/vms`` and the v4 ``Disk`` spec builders.
+
+A VM disk's ``backingInfo`` is a ``VmDisk`` whose ``dataSource.reference``
+is one of the references the v4 SDK's ``DataSource`` defines:
+``ImageReference``, ``VmDiskReference``, ``VolumeDiskReference``,
+``VmDiskRecoveryPointReference``, ``VolumeDiskRecoveryPointReference``
+and ``ExternalDataSourceDiskReference``; or an
+``ADSFVolumeGroupReference`` for a volume group attached as a disk.
+"""
+
+import logging
+
+from nutanix_openstack.prism import exceptions as exc
+from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import tasks as tasks_mod
+
+LOG = logging.getLogger(__name__)
+
+NS = 'vmm.v4.ahv.config.'
+
+
+def _obj(kind, **fields):
+    body = {'$objectType': NS + kind}
+    body.update((k, v) for k, v in fields.items() if v is not None)
+    return body
+
+
+def _disk_address(bus_type, index):
+    if bus_type is None and index is None:
+        return None
+    return _obj('DiskAddress', busType=bus_type, index=index)
+
+
+def _vm_disk(reference=None, size_bytes=None, container_ext_id=None):
+    return _obj(
+        'VmDisk',
+        diskSizeBytes=size_bytes,
+        storageContainer=(_obj('VmDiskContainerReference',
+                               extId=container_ext_id)
+                          if container_ext_id else None),
+        dataSource=(_obj('DataSource', reference=reference)
+                    if reference is not None else None))
+
+
+def _disk(backing, bus_type, index):
+    return _obj('Disk', diskAddress=_disk_address(bus_type, index),
+                backingInfo=backing)
+
+
+def disk_from_image(image_ext_id, size_bytes=None, container_ext_id=None,
+                    bus_type='SCSI', index=None, cluster_ext_id=None):
+    """A disk cloned (copy-on-write) from an image."""
+    ref = _obj('ImageReference', imageExtId=image_ext_id,
+               storageCluster=(_obj('ClusterReference', extId=cluster_ext_id)
+                               if cluster_ext_id else None))
+    return _disk(_vm_disk(ref, size_bytes, container_ext_id), bus_type, index)
+
+
+def disk_from_vm_disk(vm_ext_id, disk_ext_id, size_bytes=None,
+                      container_ext_id=None, bus_type='SCSI', index=None):
+    """A disk cloned from another VM's disk."""
+    ref = _obj('VmDiskReference', diskExtId=disk_ext_id,
+               vmReference=_obj('VmReference', extId=vm_ext_id))
+    return _disk(_vm_disk(ref, size_bytes, container_ext_id), bus_type, index)
+
+
+def disk_from_volume_disk(volume_group_ext_id, disk_ext_id, size_bytes=None,
+                          container_ext_id=None, bus_type='SCSI',
+                          index=None):
+    """A disk cloned from a volume group's disk."""
+    ref = _obj('VolumeDiskReference', diskExtId=disk_ext_id,
+               volumeGroupExtId=volume_group_ext_id)
+    return _disk(_vm_disk(ref, size_bytes, container_ext_id), bus_type, index)
+
+
+def disk_from_disk_recovery_point(disk_recovery_point_ext_id,
+                                  vm_recovery_point_ext_id=None,
+                                  volume_group_recovery_point_ext_id=None,
+                                  size_bytes=None, container_ext_id=None,
+                                  bus_type='SCSI', index=None):
+    """A disk restored from a disk recovery point.
+
+    A disk restored from a disk recovery point of a VM recovery point
+    (``VmDiskRecoveryPointReference``) or of a volume group recovery point
+    (``VolumeDiskRecoveryPointReference``): give exactly one parent.
+    """
+    if bool(vm_recovery_point_ext_id) == bool(
+            volume_group_recovery_point_ext_id):
+        raise ValueError('give exactly one of vm_recovery_point_ext_id and '
+                         'volume_group_recovery_point_ext_id')
+    if vm_recovery_point_ext_id:
+        ref = _obj('VmDiskRecoveryPointReference',
+                   diskRecoveryPointExtId=disk_recovery_point_ext_id,
+                   vmRecoveryPointExtId=vm_recovery_point_ext_id)
+    else:
+        ref = _obj('VolumeDiskRecoveryPointReference',
+                   diskRecoveryPointExtId=disk_recovery_point_ext_id,
+                   volumeGroupRecoveryPointExtId=(
+                       volume_group_recovery_point_ext_id))
+    return _disk(_vm_disk(ref, size_bytes, container_ext_id), bus_type, index)
+
+
+def disk_from_external_data_source(repository_ext_id, relative_path,
+                                   size_bytes=None, container_ext_id=None,
+                                   background_hydration=None,
+                                   bus_type='SCSI', index=None):
+    """A disk hydrated from an external repository.
+
+    A disk hydrated from an external repository
+    (``ExternalDataSourceDiskReference``).
+    """
+    ref = _obj('ExternalDataSourceDiskReference',
+               externalRepositoryExtId=repository_ext_id,
+               externalDiskRelativePath=relative_path,
+               shouldEnableBackgroundHydration=background_hydration)
+    return _disk(_vm_disk(ref, size_bytes, container_ext_id), bus_type, index)
+
+
+def empty_disk(size_bytes, container_ext_id=None, bus_type='SCSI',
+               index=None):
+    """A new empty (thin) disk."""
+    return _disk(_vm_disk(None, size_bytes, container_ext_id), bus_type,
+                 index)
+
+
+def volume_group_disk(volume_group_ext_id, bus_type='SCSI', index=None):
+    """A volume group attached to the VM as its disks."""
+    return _disk(_obj('ADSFVolumeGroupReference',
+                      volumeGroupExtId=volume_group_ext_id),
+                 bus_type, index)
+
+
+def cd_rom_from_image(image_ext_id, bus_type='IDE', index=None):
+    """A CD-ROM whose medium is an image (ISO, config drive)."""
+    ref = _obj('ImageReference', imageExtId=image_ext_id)
+    return _obj('CdRom',
+                diskAddress=(_obj('CdRomAddress', busType=bus_type,
+                                  index=index)),
+                backingInfo=_vm_disk(ref))
+
+
+def nic_on_subnet(subnet_ext_id, mac_address=None, model=None):
+    """A virtual ethernet NIC on a subnet.
+
+    A virtual ethernet NIC on a subnet (``nicBackingInfo`` /
+    ``nicNetworkInfo`` of v4.3).
+    """
+    return _obj(
+        'Nic',
+        nicBackingInfo=_obj('VirtualEthernetNic', macAddress=mac_address,
+                            model=model, isConnected=True),
+        nicNetworkInfo=_obj('VirtualEthernetNicNetworkInfo',
+                            subnet=_obj('SubnetReference',
+                                        extId=subnet_ext_id)))
+
+
+def disk_size(disk):
+    """``diskSizeBytes`` of a Disk dict (None for a volume group)."""
+    return (disk.get('backingInfo') or {}).get('diskSizeBytes')
+
+
+class VmsAPI(object):
+    """``/api/vmm/v4.x/ahv/config/vms``.
+
+    Disk specs are v4 ``Disk`` dicts; build them with the module-level
+    helpers in :mod:`nutanix_openstack.prism.vms`: ``disk_from_image``,
+    ``disk_from_vm_disk``, ``disk_from_volume_disk``,
+    ``disk_from_disk_recovery_point``, ``empty_disk``, ``volume_group_disk``.
+    Actions and changes on an existing VM carry ``If-Match`` with the ETag
+    of a GET made just before.
+    """
+
+    def __init__(self, session, tasks):
+        self._session = session
+        self._tasks = tasks
+
+    @staticmethod
+    def _path(ext_id, *more):
+        return '/'.join((paths.VMS, ext_id) + more)
+
+    def create(self, name, num_sockets=1, num_cores_per_socket=1,
+               memory_size_bytes=None, disks=(), cd_roms=(), nics=(),
+               guest_customization=None, description=None,
+               cluster_ext_id=None, boot_config=None, wait=True,
+               **extra_fields):
+        """POST vms; waits for the task and returns the VM.
+
+        ``extra_fields`` are more v4 ``Vm`` fields (camelCase).
+        """
+        body = _obj('Vm', name=name, description=description,
+                    numSockets=num_sockets,
+                    numCoresPerSocket=num_cores_per_socket,
+                    memorySizeBytes=memory_size_bytes,
+                    disks=list(disks), cdRoms=list(cd_roms), nics=list(nics),
+                    guestCustomization=guest_customization,
+                    bootConfig=boot_config,
+                    cluster=(_obj('ClusterReference', extId=cluster_ext_id)
+                             if cluster_ext_id else None))
+        body.update(extra_fields)
+        resp = self._session.post(paths.VMS, body)
+        if not wait:
+            return {'extId': tasks_mod.task_ext_id(resp)}
+        task = self._tasks.run(resp)
+        return self.get(tasks_mod.created_ext_id(task, paths.REL_VM))
+
+    def get(self, ext_id):
+        return self._session.get_data(self._path(ext_id))
+
+    def list(self, filter=None, limit=None):
+        return self._session.list_all(paths.VMS, filter=filter, limit=limit)
+
+    def update(self, ext_id, **fields):
+        """GET + PUT with If-Match (vCPU/memory changes, name...)."""
+        def mutate(data):
+            data.update(fields)
+            return data
+        self._tasks.run(self._session.update(self._path(ext_id), mutate))
+        return self.get(ext_id)
+
+    def delete(self, ext_id, wait=True):
+        resp = self._session.conditional('DELETE', self._path(ext_id))
+        return self._tasks.run(resp, wait=wait)
+
+    def _action(self, ext_id, action, body=None, wait=True):
+        resp = self._session.conditional(
+            'POST', self._path(ext_id, '$actions', action),
+            etag_path=self._path(ext_id), body=body)
+        return self._tasks.run(resp, wait=wait)
+
+    def power_on(self, ext_id, wait=True):
+        return self._action(ext_id, 'power-on', wait=wait)
+
+    def power_off(self, ext_id, wait=True):
+        """Hard power off."""
+        return self._action(ext_id, 'power-off', wait=wait)
+
+    def shutdown(self, ext_id, wait=True):
+        """ACPI shutdown (``$actions/shutdown``)."""
+        return self._action(ext_id, 'shutdown', wait=wait)
+
+    def reboot(self, ext_id, wait=True):
+        """ACPI reboot (``$actions/reboot``)."""
+        return self._action(ext_id, 'reboot', wait=wait)
+
+    def reset(self, ext_id, wait=True):
+        """Hard reset (``$actions/reset``)."""
+        return self._action(ext_id, 'reset', wait=wait)
+
+    def list_disks(self, vm_ext_id):
+        return self._session.list_all(self._path(vm_ext_id, 'disks'))
+
+    def get_disk(self, vm_ext_id, disk_ext_id):
+        return self._session.get_data(
+            self._path(vm_ext_id, 'disks', disk_ext_id))
+
+    def add_disk(self, vm_ext_id, disk, wait=True):
+        """POST ``/vms/{vmExtId}/disks``; returns the new disk dict."""
+        before = set(d.get('extId') for d in self.list_disks(vm_ext_id))
+        resp = self._session.conditional(
+            'POST', self._path(vm_ext_id, 'disks'),
+            etag_path=self._path(vm_ext_id), body=disk)
+        if not wait:
+            return {'extId': tasks_mod.task_ext_id(resp)}
+        task = self._tasks.run(resp)
+        found = tasks_mod.affected(task, paths.REL_VM_DISK)
+        if found:
+            return self.get_disk(vm_ext_id, found[-1]['extId'])
+        # The task names only the VM: the new disk is the one not there
+        # before.
+        new = [d for d in self.list_disks(vm_ext_id)
+               if d.get('extId') not in before]
+        if len(new) != 1:
+            raise exc.UnexpectedResponse(
+                'cannot tell which disk task %s added to VM %s'
+                % (task.get('extId'), vm_ext_id))
+        return new[0]
+
+    def resize_disk(self, vm_ext_id, disk_ext_id, size_bytes, wait=True):
+        """GET disk + PUT with If-Match and the new ``diskSizeBytes``."""
+        def mutate(disk):
+            backing = dict(disk.get('backingInfo') or {})
+            current = backing.get('diskSizeBytes')
+            if current is not None and size_bytes < current:
+                raise ValueError('cannot shrink disk %s from %d to %d bytes'
+                                 % (disk_ext_id, current, size_bytes))
+            backing['diskSizeBytes'] = int(size_bytes)
+            # The data source only matters at creation.
+            backing.pop('dataSource', None)
+            disk['backingInfo'] = backing
+            return disk
+        path = self._path(vm_ext_id, 'disks', disk_ext_id)
+        resp = self._session.update(path, mutate)
+        self._tasks.run(resp, wait=wait)
+        return self.get_disk(vm_ext_id, disk_ext_id) if wait else resp
+
+    def delete_disk(self, vm_ext_id, disk_ext_id, wait=True):
+        resp = self._session.conditional(
+            'DELETE', self._path(vm_ext_id, 'disks', disk_ext_id))
+        return self._tasks.run(resp, wait=wait)
+
+    def migrate_to_host(self, ext_id, host_ext_id, wait=True):
+        body = _obj('VmMigrateToHostParams',
+                    host=_obj('HostReference', extId=host_ext_id))
+        return self._action(ext_id, 'migrate-to-host', body=body, wait=wait)
+
+    def console_token(self, ext_id):
+        """``$actions/generate-console-token``: returns the token dict.
+
+        v4.3 answers with a task whose ``completionDetails`` carry the
+        token; older servers answer with the token itself.
+        """
+        resp = self._session.conditional(
+            'POST', self._path(ext_id, '$actions', 'generate-console-token'),
+            etag_path=self._path(ext_id))
+        data = resp.get('data') if isinstance(resp, dict) else None
+        if isinstance(data, dict) and (
+                data.get('$objectType') == 'prism.v4.config.TaskReference'):
+            task = self._tasks.run(resp)
+            return dict((kv.get('name'), kv.get('value'))
+                        for kv in task.get('completionDetails') or [])
+        return data

@@ -1,0 +1,239 @@
+"""``/api/volumes/v4.x/config/volume-groups`` and ``VolumeDisk`` builders.
+
+A volume disk's data source is a ``common.v1.config.EntityReference``
+whose ``entityType`` says what it points at: ``IMAGE``, ``VM_DISK``,
+``VOLUME_DISK`` or ``DISK_RECOVERY_POINT``.
+"""
+
+import logging
+
+from nutanix_openstack.prism import exceptions as exc
+from nutanix_openstack.prism import images
+from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import tasks as tasks_mod
+
+LOG = logging.getLogger(__name__)
+
+NS = 'volumes.v4.config.'
+
+
+def _obj(kind, **fields):
+    body = {'$objectType': NS + kind}
+    body.update((k, v) for k, v in fields.items() if v is not None)
+    return body
+
+
+def data_source(ext_id, entity_type):
+    """An ``EntityReference`` naming the disk's data source."""
+    return {'$objectType': 'common.v1.config.EntityReference',
+            'extId': ext_id, 'entityType': entity_type}
+
+
+def image_source(image_ext_id):
+    return data_source(image_ext_id, 'IMAGE')
+
+
+def vm_disk_source(vm_disk_ext_id):
+    return data_source(vm_disk_ext_id, 'VM_DISK')
+
+
+def volume_disk_source(volume_disk_ext_id):
+    return data_source(volume_disk_ext_id, 'VOLUME_DISK')
+
+
+def disk_recovery_point_source(disk_recovery_point_ext_id):
+    return data_source(disk_recovery_point_ext_id, 'DISK_RECOVERY_POINT')
+
+
+def volume_disk(size_bytes, container_ext_id, data_source=None, index=None,
+                description=None):
+    """A v4 VolumeDisk spec.
+
+    A v4 ``VolumeDisk``: empty, or a copy-on-write clone of
+    ``data_source`` (see :func:`image_source`, :func:`vm_disk_source`,
+    :func:`volume_disk_source`, :func:`disk_recovery_point_source`).
+    """
+    return _obj('VolumeDisk', diskSizeBytes=size_bytes,
+                storageContainerId=container_ext_id,
+                diskDataSourceReference=data_source, index=index,
+                description=description)
+
+
+class VolumeGroupsAPI(object):
+    """``/api/volumes/v4.x/config/volume-groups``.
+
+    Changes to an existing group carry ``If-Match`` with the ETag of a GET
+    made just before.
+    """
+
+    def __init__(self, session, tasks):
+        self._session = session
+        self._tasks = tasks
+
+    @staticmethod
+    def _path(ext_id, *more):
+        return '/'.join((paths.VOLUME_GROUPS, ext_id) + more)
+
+    def create(self, name, disks=(), description=None, sharing_status=None,
+               target_prefix=None, cluster_ext_id=None, wait=True,
+               **extra_fields):
+        """Create a volume group, with its disks.
+
+        ``disks`` are v4 ``VolumeDisk`` dicts; build them with
+        :mod:`nutanix_openstack.prism.volume_groups` helpers
+        (``volume_disk(size_bytes, container_ext_id, data_source=None)``,
+        where the data source references an image, a VM disk, a volume disk
+        or a disk recovery point).  The group is created first, then each
+        disk is added (``POST .../disks``); if adding a disk fails the
+        group is deleted again so that nothing is left behind.  Returns the
+        group dict.
+        """
+        body = _obj('VolumeGroup', name=name, description=description,
+                    sharingStatus=sharing_status, targetPrefix=target_prefix,
+                    clusterReference=cluster_ext_id)
+        body.update(extra_fields)
+        resp = self._session.post(paths.VOLUME_GROUPS, body)
+        if not wait:
+            if disks:
+                raise ValueError('disks need wait=True')
+            return {'extId': tasks_mod.task_ext_id(resp)}
+        task = self._tasks.run(resp)
+        vg_ext_id = tasks_mod.created_ext_id(task, paths.REL_VOLUME_GROUP)
+        try:
+            for disk in disks:
+                self.add_disk(vg_ext_id, disk)
+        except Exception:
+            LOG.warning('Adding disks to new volume group %s failed, '
+                        'deleting it', vg_ext_id)
+            try:
+                self.delete(vg_ext_id)
+            except exc.PrismError as e:
+                LOG.error('Could not delete volume group %(vg)s: %(e)s',
+                          {'vg': vg_ext_id, 'e': e})
+            raise
+        return self.get(vg_ext_id)
+
+    def get(self, ext_id):
+        return self._session.get_data(self._path(ext_id))
+
+    def list(self, filter=None, limit=None):
+        return self._session.list_all(paths.VOLUME_GROUPS, filter=filter,
+                                      limit=limit)
+
+    def update(self, ext_id, **fields):
+        def mutate(data):
+            data.update(fields)
+            return data
+        self._tasks.run(self._session.update(self._path(ext_id), mutate))
+        return self.get(ext_id)
+
+    def delete(self, ext_id, wait=True):
+        resp = self._session.conditional('DELETE', self._path(ext_id))
+        return self._tasks.run(resp, wait=wait)
+
+    def list_disks(self, vg_ext_id):
+        return self._session.list_all(self._path(vg_ext_id, 'disks'))
+
+    def get_disk(self, vg_ext_id, disk_ext_id):
+        return self._session.get_data(
+            self._path(vg_ext_id, 'disks', disk_ext_id))
+
+    def add_disk(self, vg_ext_id, disk, wait=True):
+        """POST ``.../disks``; returns the new disk dict."""
+        before = set(d.get('extId') for d in self.list_disks(vg_ext_id))
+        resp = self._session.conditional(
+            'POST', self._path(vg_ext_id, 'disks'),
+            etag_path=self._path(vg_ext_id), body=disk)
+        if not wait:
+            return {'extId': tasks_mod.task_ext_id(resp)}
+        task = self._tasks.run(resp)
+        found = tasks_mod.affected(task, paths.REL_VOLUME_DISK)
+        if found:
+            return self.get_disk(vg_ext_id, found[-1]['extId'])
+        new = [d for d in self.list_disks(vg_ext_id)
+               if d.get('extId') not in before]
+        if len(new) != 1:
+            raise exc.UnexpectedResponse(
+                'cannot tell which disk task %s added to volume group %s'
+                % (task.get('extId'), vg_ext_id))
+        return new[0]
+
+    def resize_disk(self, vg_ext_id, disk_ext_id, size_bytes, wait=True):
+        """GET disk + PUT with If-Match and the new ``diskSizeBytes``."""
+        def mutate(disk):
+            current = disk.get('diskSizeBytes')
+            if current is not None and size_bytes < current:
+                raise ValueError('cannot shrink volume disk %s from %d to %d '
+                                 'bytes' % (disk_ext_id, current, size_bytes))
+            disk['diskSizeBytes'] = int(size_bytes)
+            disk.pop('diskDataSourceReference', None)
+            return disk
+        resp = self._session.update(
+            self._path(vg_ext_id, 'disks', disk_ext_id), mutate)
+        self._tasks.run(resp, wait=wait)
+        return self.get_disk(vg_ext_id, disk_ext_id) if wait else resp
+
+    def delete_disk(self, vg_ext_id, disk_ext_id, wait=True):
+        resp = self._session.conditional(
+            'DELETE', self._path(vg_ext_id, 'disks', disk_ext_id))
+        return self._tasks.run(resp, wait=wait)
+
+    def _action(self, vg_ext_id, action, body, wait):
+        resp = self._session.conditional(
+            'POST', self._path(vg_ext_id, '$actions', action),
+            etag_path=self._path(vg_ext_id), body=body)
+        return self._tasks.run(resp, wait=wait)
+
+    def attach_vm(self, vg_ext_id, vm_ext_id, wait=True, index=None):
+        return self._action(vg_ext_id, 'attach-vm',
+                            _obj('VmAttachment', extId=vm_ext_id,
+                                 index=index), wait)
+
+    def detach_vm(self, vg_ext_id, vm_ext_id, wait=True):
+        return self._action(vg_ext_id, 'detach-vm',
+                            _obj('VmAttachment', extId=vm_ext_id), wait)
+
+    def list_vm_attachments(self, vg_ext_id):
+        return self._session.list_all(self._path(vg_ext_id,
+                                                 'vm-attachments'))
+
+    def attach_iscsi_client(self, vg_ext_id, initiator_name,
+                            chap_secret=None, wait=True):
+        body = _obj('IscsiClient', iscsiInitiatorName=initiator_name,
+                    clientSecret=chap_secret,
+                    enabledAuthentications='CHAP' if chap_secret else None)
+        return self._action(vg_ext_id, 'attach-iscsi-client', body, wait)
+
+    def find_iscsi_client(self, initiator_name):
+        """The ``IscsiClient`` of an initiator name; raises NotFound."""
+        clients = self._session.list_all(
+            paths.ISCSI_CLIENTS,
+            filter='iscsiInitiatorName eq %s' % images.odata_quote(
+                initiator_name))
+        for client in clients:
+            if client.get('iscsiInitiatorName') == initiator_name:
+                return client
+        raise exc.NotFound('no iSCSI client with initiator name %s'
+                           % initiator_name)
+
+    def detach_iscsi_client(self, vg_ext_id, initiator_name, wait=True):
+        """Detach an iSCSI client (by initiator name) from a group.
+
+        Looks the client up by initiator name, then POSTs
+        ``$actions/detach-iscsi-client`` with its extId.
+        """
+        client = self.find_iscsi_client(initiator_name)
+        return self._action(vg_ext_id, 'detach-iscsi-client',
+                            _obj('IscsiClientAttachment',
+                                 extId=client['extId']), wait)
+
+    def list_iscsi_attachments(self, vg_ext_id):
+        return self._session.list_all(
+            self._path(vg_ext_id, 'external-iscsi-attachments'))
+
+    def revert(self, vg_ext_id, volume_group_recovery_point_ext_id,
+               wait=True):
+        return self._action(
+            vg_ext_id, 'revert',
+            _obj('RevertSpec', volumeGroupRecoveryPointExtId=(
+                volume_group_recovery_point_ext_id)), wait)
