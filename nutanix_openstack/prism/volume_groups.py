@@ -216,6 +216,15 @@ class VolumeGroupsAPI(object):
         raise exc.NotFound('no iSCSI client with initiator name %s'
                            % initiator_name)
 
+    def get_iscsi_client(self, ext_id):
+        """``GET /config/iscsi-clients/{extId}``.
+
+        An attachment record of ``list_iscsi_attachments`` carries only the
+        client's extId; this gives its initiator name and targets.
+        """
+        return self._session.get_data('%s/%s' % (paths.ISCSI_CLIENTS,
+                                                 ext_id))
+
     def detach_iscsi_client(self, vg_ext_id, initiator_name, wait=True):
         """Detach an iSCSI client (by initiator name) from a group.
 
