@@ -38,6 +38,10 @@ class Backend(object):
         self.state = state_mod.StateStore(
             os.path.join(self.data_dir, 'state.sqlite'))
         self.disks_dir = os.path.join(self.data_dir, 'disks')
+        # Scratch space for format conversions; leftovers of a killed
+        # process are removed at start.
+        self.tmp_dir = os.path.join(self.data_dir, 'tmp')
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
         self._disk_factory = disk_store_factory or default_disk_store
         self.disks = self._new_disk_store()
         self.faults = faults_mod.FaultRegistry()
@@ -55,11 +59,8 @@ class Backend(object):
         with self.reset_lock:
             self.tasks.wait_idle(timeout=30)
             self.faults.clear()
-            # Dropping the whole disk store is the only way to be sure no
-            # byte survives, whoever (images, VMs, volume groups) wrote it.
-            self.disks.close()
-            shutil.rmtree(self.disks_dir, ignore_errors=True)
-            self.disks = self._new_disk_store()
+            # Every disk goes, whoever (images, VMs, volume groups) made it.
+            self.disks.clear()
             self.state.reset()
             inventory.seed(self.state, self.inventory)
 

@@ -84,3 +84,7 @@ class MemoryDiskStore(object):
 
     def close(self):
         pass
+
+    def clear(self):
+        self.disks.clear()
+        self.parents.clear()

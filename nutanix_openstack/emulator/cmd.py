@@ -1,0 +1,51 @@
+"""``nutanix-emulator --config-file F``: run the emulator as a service."""
+
+import signal
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nutanix_openstack.emulator import app as app_mod
+from nutanix_openstack.emulator import config
+from nutanix_openstack.emulator import server
+
+LOG = logging.getLogger(__name__)
+
+
+def build_conf(argv):
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    logging.register_options(conf)
+    conf(argv, project='nutanix-emulator', prog='nutanix-emulator')
+    return conf
+
+
+def main(argv=None):
+    conf = build_conf(sys.argv[1:] if argv is None else argv)
+    logging.setup(conf, 'nutanix-emulator')
+    opts = conf[config.GROUP]
+    app = app_mod.create_app(conf)
+    srv = server.EmulatorServer(
+        app, opts.listen_host, opts.listen_port,
+        opts.tls_cert_file, opts.tls_key_file)
+    # Port 0 means "any": say which one was chosen, on stdout too, for
+    # scripts that start us.
+    print('nutanix-emulator listening on %s' % srv.url, flush=True)
+
+    def _stop(signum, frame):
+        LOG.info("Signal %d received, stopping", signum)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        srv.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        app.extensions['nutanix_emulator'].close()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""Test fixtures: the emulator in-process or as a real subprocess.
+
+* :class:`EmulatorFixture` (a ``fixtures.Fixture``) serves the emulator on
+  127.0.0.1:<free port> from a thread, with a temporary data dir.
+  ``tls=True`` serves HTTPS with a self-signed certificate made on the fly
+  (:attr:`ca_file` is its path); ``task_mode`` is ``'immediate'`` (default)
+  or ``'async'``.
+* :class:`EmulatorProcess` runs ``nutanix-emulator --config-file F`` as a
+  child process (for kill -9 / restart tests), same attributes.
+* :class:`AdminClient` talks to the admin API (``/_emulator/v1/``).
+
+Both expose ``endpoint``, ``username``, ``password``, ``cluster_ext_id``,
+``container_ext_id``, ``container_name``, ``admin`` and
+``prism_client(**kw)``.
+"""
+
+import datetime
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import fixtures
+import requests
+
+from nutanix_openstack.emulator import inventory as inventory_mod
+
+USERNAME = 'admin'
+PASSWORD = 'Nutanix/4u'
+ADMIN_PREFIX = '/_emulator/v1'
+
+
+class AdminClient(object):
+    """Client of the emulator's admin API."""
+
+    def __init__(self, endpoint, username, password, verify=False):
+        self.endpoint = endpoint.rstrip('/')
+        self.session = requests.Session()
+        self.session.auth = (username, password)
+        self.session.verify = verify
+
+    def _url(self, path):
+        return '%s%s%s' % (self.endpoint, ADMIN_PREFIX, path)
+
+    def _call(self, method, path, **kwargs):
+        resp = self.session.request(method, self._url(path), timeout=120,
+                                    **kwargs)
+        if resp.status_code >= 400:
+            raise RuntimeError("admin %s %s failed: %d %s"
+                               % (method, path, resp.status_code,
+                                  resp.text[:500]))
+        return resp
+
+    def reset(self):
+        self._call('POST', '/reset')
+
+    def read_disk(self, disk_ext_id, offset=0, length=None):
+        params = {'offset': offset}
+        if length is not None:
+            params['length'] = length
+        return self._call('GET', '/disks/%s' % disk_ext_id,
+                          params=params).content
+
+    def write_disk(self, disk_ext_id, offset, data):
+        return self._call('PUT', '/disks/%s' % disk_ext_id,
+                          params={'offset': offset}, data=data,
+                          headers={'Content-Type':
+                                   'application/octet-stream'}).json()
+
+    def disk_info(self, disk_ext_id):
+        return self._call('GET', '/disks/%s/info' % disk_ext_id).json()
+
+    def inventory(self):
+        """``{'objects': {kind: [extId...]}, 'storage': {...stats}}``."""
+        return self._call('GET', '/inventory').json()
+
+    def add_fault(self, method=None, path='.*', status=None, latency=None,
+                  drop_after_bytes=None, fail_task=None, times=None):
+        body = {'method': method, 'path': path, 'status': status,
+                'latency': latency, 'drop_after_bytes': drop_after_bytes,
+                'fail_task': fail_task, 'times': times}
+        return self._call('POST', '/faults', json=body).json()
+
+    def list_faults(self):
+        return self._call('GET', '/faults').json()['faults']
+
+    def clear_faults(self):
+        self._call('DELETE', '/faults')
+
+    def set_task_mode(self, mode, delay=None):
+        return self._call('PUT', '/task-mode',
+                          json={'mode': mode, 'delay': delay}).json()
+
+
+def make_self_signed_cert(directory, hostname='127.0.0.1'):
+    """Write cert.pem/key.pem for ``hostname``; returns their paths."""
+    import ipaddress
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    alt_names = [x509.DNSName('localhost')]
+    try:
+        alt_names.append(x509.IPAddress(ipaddress.ip_address(hostname)))
+    except ValueError:
+        alt_names.append(x509.DNSName(hostname))
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName(alt_names),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                           critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path = os.path.join(directory, 'cert.pem')
+    key_path = os.path.join(directory, 'key.pem')
+    with open(cert_path, 'wb') as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, 'wb') as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class _EmulatorAttributes(object):
+    """What both fixtures expose once started."""
+
+    username = USERNAME
+    password = PASSWORD
+    endpoint = None
+    ca_file = None
+    tls = False
+
+    def _set_inventory_attributes(self):
+        inv = inventory_mod.load(None)
+        self.cluster_ext_id = inv.cluster_ext_id
+        self.container_ext_id = inv.default_container['ext_id']
+        self.container_name = inv.default_container['name']
+        self.admin = AdminClient(self.endpoint, self.username, self.password,
+                                 verify=self.ca_file or False)
+
+    def prism_client(self, **kwargs):
+        """A PrismClient for this emulator (kwargs override defaults)."""
+        from nutanix_openstack.prism import client
+        params = dict(endpoints=[self.endpoint], username=self.username,
+                      password=self.password,
+                      verify=bool(self.ca_file), ca_file=self.ca_file,
+                      task_poll_interval=0.05, retry_interval=0.05)
+        params.update(kwargs)
+        return client.PrismClient(**params)
+
+
+class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
+    """The emulator served from a thread of this process."""
+
+    def __init__(self, tls=False, task_mode='immediate', task_delay=0.0,
+                 chunk_size=None):
+        super().__init__()
+        self.tls = tls
+        self.task_mode = task_mode
+        self.task_delay = task_delay
+        self.chunk_size = chunk_size
+
+    def _setUp(self):
+        from nutanix_openstack.emulator import app as app_mod
+        from nutanix_openstack.emulator import config
+        from nutanix_openstack.emulator import server
+
+        self.data_dir = self.useFixture(fixtures.TempDir()).path
+        overrides = dict(data_dir=os.path.join(self.data_dir, 'data'),
+                         username=self.username, password=self.password,
+                         task_mode=self.task_mode,
+                         task_delay=self.task_delay, listen_port=0)
+        if self.chunk_size:
+            overrides['chunk_size'] = self.chunk_size
+        cert = key = None
+        if self.tls:
+            cert, key = make_self_signed_cert(self.data_dir)
+            overrides.update(tls_cert_file=cert, tls_key_file=key)
+            self.ca_file = cert
+        self.conf = config.make_conf(**overrides)
+        self.app = app_mod.create_app(self.conf)
+        self.backend = self.app.extensions['nutanix_emulator']
+        self.server = server.EmulatorServer(self.app, '127.0.0.1', 0,
+                                            cert, key)
+        self.server.start_in_thread()
+        self.addCleanup(self._stop)
+        self.endpoint = self.server.url
+        self._set_inventory_attributes()
+
+    def _stop(self):
+        self.server.shutdown()
+        self.backend.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class EmulatorProcess(_EmulatorAttributes):
+    """``nutanix-emulator`` as a child process on a persistent data dir.
+
+    ``start()``, ``stop()`` (SIGTERM), ``kill()`` (SIGKILL) and
+    ``restart()`` keep the same data dir and port.  Usable as a context
+    manager; ``cleanup()`` stops it and removes a data dir it created.
+    """
+
+    def __init__(self, data_dir=None, tls=False, task_mode='immediate',
+                 task_delay=0.0, port=None):
+        self._own_dir = data_dir is None
+        self.base_dir = data_dir or tempfile.mkdtemp(prefix='ntnx-emu-')
+        self.tls = tls
+        self.task_mode = task_mode
+        self.task_delay = task_delay
+        self.port = port or free_port()
+        self.proc = None
+        self.config_file = os.path.join(self.base_dir, 'emulator.conf')
+        self.log_file = os.path.join(self.base_dir, 'emulator.log')
+        cert = key = None
+        if tls:
+            cert, key = make_self_signed_cert(self.base_dir)
+            self.ca_file = cert
+        with open(self.config_file, 'w') as f:
+            f.write('[emulator]\n'
+                    'listen_host = 127.0.0.1\n'
+                    'listen_port = %d\n'
+                    'data_dir = %s\n'
+                    'username = %s\n'
+                    'password = %s\n'
+                    'task_mode = %s\n'
+                    'task_delay = %s\n'
+                    % (self.port, os.path.join(self.base_dir, 'data'),
+                       self.username, self.password, task_mode,
+                       task_delay))
+            if tls:
+                f.write('tls_cert_file = %s\ntls_key_file = %s\n'
+                        % (cert, key))
+        self.endpoint = '%s://127.0.0.1:%d' % ('https' if tls else 'http',
+                                               self.port)
+        self._set_inventory_attributes()
+
+    def command(self):
+        return [sys.executable, '-c',
+                'import sys; from nutanix_openstack.emulator import cmd; '
+                'sys.exit(cmd.main())',
+                '--config-file', self.config_file]
+
+    def start(self, timeout=30):
+        # The console script may not be on PATH in every venv: run the
+        # same entry point with this interpreter.
+        log = open(self.log_file, 'ab')
+        self.proc = subprocess.Popen(self.command(), stdout=log,
+                                     stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nutanix-emulator exited with %s; log: %s"
+                                   % (self.proc.returncode, self.read_log()))
+            try:
+                resp = requests.get(
+                    self.endpoint + '/api/clustermgmt/v4.3/config/clusters',
+                    auth=(self.username, self.password),
+                    verify=self.ca_file or False, timeout=2)
+                if resp.status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError("nutanix-emulator did not start; log: %s"
+                           % self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log_file) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ''
+
+    def _wait(self, timeout):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self._wait(timeout)
+        self.proc = None
+
+    def kill(self):
+        """SIGKILL: no chance to clean up, like a power cut of the process."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()

@@ -1,0 +1,76 @@
+"""Serving the emulator app with werkzeug's threaded server (TLS optional).
+
+Used by ``nutanix-emulator`` (:mod:`cmd`) and by the in-process test
+fixture.  :class:`EmulatorServer` owns the listening socket; ``port=0``
+picks a free port, available as :attr:`EmulatorServer.port`.
+"""
+
+import logging
+import threading
+
+from werkzeug import serving
+
+LOG = logging.getLogger(__name__)
+
+
+class _QuietHandler(serving.WSGIRequestHandler):
+    """Access log through oslo.log/logging at debug level."""
+
+    def log_request(self, code='-', size='-'):
+        LOG.debug("%(client)s %(line)s %(code)s",
+                  {'client': self.address_string(),
+                   'line': self.requestline, 'code': code})
+
+    def log(self, type, message, *args):
+        if type == 'error':
+            LOG.warning(message.rstrip(), *args)
+        else:
+            LOG.debug(message.rstrip(), *args)
+
+
+def ssl_context(cert_file, key_file):
+    if cert_file and key_file:
+        return (cert_file, key_file)
+    return None
+
+
+class EmulatorServer(object):
+    """A threaded WSGI server around ``app``."""
+
+    def __init__(self, app, host='127.0.0.1', port=0, cert_file=None,
+                 key_file=None):
+        self.app = app
+        self.tls = bool(cert_file and key_file)
+        self._server = serving.make_server(
+            host, port, app, threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=ssl_context(cert_file, key_file))
+        # Many concurrent requests (parallel uploads/downloads) must not
+        # be refused by a short listen backlog.
+        self._server.daemon_threads = True
+        self.host = host
+        self.port = self._server.socket.getsockname()[1]
+        self._thread = None
+
+    @property
+    def url(self):
+        host = self.host if self.host not in ('0.0.0.0', '::') \
+            else '127.0.0.1'
+        return '%s://%s:%d' % ('https' if self.tls else 'http', host,
+                               self.port)
+
+    def serve_forever(self):
+        LOG.info("nutanix-emulator listening on %s", self.url)
+        self._server.serve_forever()
+
+    def start_in_thread(self):
+        self._thread = threading.Thread(target=self.serve_forever,
+                                        name='nutanix-emulator',
+                                        daemon=True)
+        self._thread.start()
+
+    def shutdown(self):
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(10)
