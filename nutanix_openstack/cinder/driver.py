@@ -1,0 +1,422 @@
+"""Cinder volume driver for Nutanix AHV clusters (v4 API).
+
+A volume is a volume group with one disk, a snapshot a recovery point of
+that group, a clone or a volume-from-snapshot a group whose disk's data
+source is the source disk or disk recovery point (copy-on-write on the
+cluster).  Configuration::
+
+    [nutanix]
+    volume_driver = nutanix_openstack.cinder.driver.NutanixVolumeDriver
+    volume_backend_name = nutanix
+    nutanix_endpoints = https://prism-central:9440
+    nutanix_username = admin
+    nutanix_password = ...
+    nutanix_storage_container = default-container
+
+The methods below delegate to the ``*ops`` modules; each names the backend
+calls it makes.
+"""
+
+from cinder import exception
+from cinder import interface
+from cinder.volume import configuration
+from cinder.volume import driver
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+from nutanix_openstack.cinder import connection
+from nutanix_openstack.cinder import imageops
+from nutanix_openstack.cinder import manageops
+from nutanix_openstack.cinder import options
+from nutanix_openstack.cinder import snapshotops
+from nutanix_openstack.cinder import volumeops
+from nutanix_openstack.i18n import _
+from nutanix_openstack.prism import client as prism_client
+from nutanix_openstack.prism import exceptions as prism_exc
+
+LOG = logging.getLogger(__name__)
+
+CONF = cfg.CONF
+CONF.register_opts(options.ALL_OPTS, group=configuration.SHARED_CONF_GROUP)
+
+backend_errors = volumeops.backend_errors
+
+
+@interface.volumedriver
+class NutanixVolumeDriver(driver.VolumeDriver):
+    """Volumes as Nutanix volume groups, exported over iSCSI.
+
+    Version history:
+        1.0.0 - volumes, snapshots, clones, image clone/upload, groups,
+                manage/unmanage, iSCSI export with the volume group id for
+                direct VM attachment.
+    """
+
+    VERSION = '1.0.0'
+    VENDOR = 'Nutanix'
+    STORAGE_PROTOCOL = 'iSCSI'
+    # Every cinder-volume talks to the same cluster through the REST API
+    # and holds no local state, so active-active is safe.
+    SUPPORTS_ACTIVE_ACTIVE = True
+    CI_WIKI_NAME = 'nutanix-openstack'
+
+    def __init__(self, *args, **kwargs):
+        super(NutanixVolumeDriver, self).__init__(*args, **kwargs)
+        if self.configuration:
+            self.configuration.append_config_values(options.ALL_OPTS)
+        self.client = None
+        self.volume_ops = None
+        self.snapshot_ops = None
+        self.image_ops = None
+        self.connection_ops = None
+        self.manage_ops = None
+        self._container_name = None
+
+    @classmethod
+    def get_driver_options(cls):
+        additional = cls._get_oslo_driver_opts(
+            'reserved_percentage', 'max_over_subscription_ratio',
+            'use_chap_auth', 'chap_username', 'chap_password',
+            'volume_backend_name')
+        return options.ALL_OPTS + additional
+
+    # -- setup ----------------------------------------------------------------
+
+    def do_setup(self, context):
+        """Build the REST client and resolve the cluster and container.
+
+        Backend calls: ``GET clusters``, ``GET storage-containers``.
+        """
+        conf = self.configuration
+        if not conf.nutanix_endpoints:
+            raise exception.InvalidConfigurationValue(
+                option='nutanix_endpoints', value=conf.nutanix_endpoints)
+        if not conf.nutanix_storage_container:
+            raise exception.InvalidConfigurationValue(
+                option='nutanix_storage_container', value=None)
+        try:
+            self.client = self._make_client()
+        except prism_exc.PrismError as e:
+            raise exception.VolumeDriverException(
+                message=_('Nutanix client configuration: %s') % e)
+        with backend_errors('finding the cluster and storage container'):
+            cluster_ext_id = self.client.cluster_ext_id()
+            container = self.client.clusters.find_storage_container(
+                conf.nutanix_storage_container,
+                cluster_ext_id=cluster_ext_id)
+        container_ext_id = (container.get('containerExtId') or
+                            container.get('extId'))
+        self._container_name = container.get('name') or container_ext_id
+        self.volume_ops = volumeops.VolumeOps(self.client, cluster_ext_id,
+                                              container_ext_id)
+        self.snapshot_ops = snapshotops.SnapshotOps(self.client,
+                                                    self.volume_ops)
+        self.image_ops = imageops.ImageOps(self.client, self.volume_ops,
+                                           conf)
+        self.connection_ops = connection.ConnectionOps(
+            self.client, self.volume_ops, conf)
+        self.manage_ops = manageops.ManageOps(self.client, self.volume_ops,
+                                              self.snapshot_ops)
+        LOG.info('Nutanix backend %(backend)s: cluster %(cluster)s, '
+                 'storage container %(container)s',
+                 {'backend': conf.safe_get('volume_backend_name'),
+                  'cluster': cluster_ext_id,
+                  'container': self._container_name})
+
+    def _make_client(self):
+        return prism_client.PrismClient.from_conf(self.configuration,
+                                                  prefix='nutanix_')
+
+    def check_for_setup_error(self):
+        """Setup resolved the cluster and container (do_setup raises)."""
+        if self.volume_ops is None:
+            raise exception.VolumeBackendAPIException(
+                data=_('Nutanix driver is not set up'))
+
+    # -- stats ----------------------------------------------------------------
+
+    def _update_volume_stats(self):
+        """Backend calls: ``GET storage-containers/{extId}`` and its stats."""
+        conf = self.configuration
+        backend_name = conf.safe_get('volume_backend_name') or 'Nutanix'
+        pool = {
+            'pool_name': self._container_name,
+            'total_capacity_gb': 'unknown',
+            'free_capacity_gb': 'unknown',
+            'reserved_percentage': conf.safe_get('reserved_percentage') or 0,
+            'max_over_subscription_ratio': conf.safe_get(
+                'max_over_subscription_ratio'),
+            'thin_provisioning_support': True,
+            'thick_provisioning_support': False,
+            'multiattach': True,
+            'online_extend_support': True,
+            'consistent_group_snapshot_enabled': True,
+            'QoS_support': False,
+            'backend_state': 'down',
+            'location_info': 'nutanix:%s:%s' % (
+                self.volume_ops.cluster_ext_id,
+                self.volume_ops.container_ext_id),
+        }
+        try:
+            cap = self.client.clusters.container_capacity(
+                self.volume_ops.container_ext_id)
+            gib = float(volumeops.GiB)
+            pool.update(
+                total_capacity_gb=round(cap['total_bytes'] / gib, 2),
+                free_capacity_gb=round(cap['free_bytes'] / gib, 2),
+                provisioned_capacity_gb=round(
+                    cap['provisioned_bytes'] / gib, 2),
+                backend_state='up')
+        except prism_exc.PrismError:
+            LOG.exception('Could not read the capacity of storage container '
+                          '%s', self._container_name)
+        self._stats = {
+            'volume_backend_name': backend_name,
+            'vendor_name': self.VENDOR,
+            'driver_version': self.VERSION,
+            'storage_protocol': self.STORAGE_PROTOCOL,
+            'backend_state': pool['backend_state'],
+            'pools': [pool],
+        }
+
+    # -- volumes --------------------------------------------------------------
+
+    def create_volume(self, volume):
+        """``POST volume-groups`` with one empty disk of ``volume.size``."""
+        vg = self.volume_ops.create_volume_group(
+            volume.name, volume.size, description=_describe(volume),
+            multiattach=volume.multiattach)
+        return {'provider_id': vg['extId']}
+
+    def create_cloned_volume(self, volume, src_vref):
+        """Copy-on-write clone of the source volume's disk.
+
+        ``POST volume-groups`` whose disk's data source is the source
+        volume's disk (``VOLUME_DISK``), grown to ``volume.size``.
+        """
+        with backend_errors('reading source volume %(id)s', id=src_vref.id):
+            src = self.volume_ops.get_volume_group(src_vref)
+            disk = self.volume_ops.only_disk(src['extId'])
+        vg = self.volume_ops.create_volume_group(
+            volume.name, volume.size,
+            data_source=volumeops.volume_disk_source(disk['extId']),
+            description=_describe(volume), multiattach=volume.multiattach)
+        return {'provider_id': vg['extId']}
+
+    def delete_volume(self, volume):
+        """Delete the volume group; a missing group is success.
+
+        ``DELETE volume-groups/{extId}`` after detaching stale iSCSI
+        clients.
+        """
+        with backend_errors('deleting volume %(id)s', id=volume.id):
+            vg = self.volume_ops.find_volume_group(volume)
+            if vg is None:
+                LOG.info('Volume %s has no volume group; nothing to delete',
+                         volume.id)
+                return
+            self.volume_ops.delete_volume_group(vg['extId'])
+
+    def extend_volume(self, volume, new_size):
+        """``PUT volume-groups/{extId}/disks/{diskExtId}`` with the new size.
+
+        works while the volume is attached.
+        """
+        with backend_errors('extending volume %(id)s', id=volume.id):
+            vg = self.volume_ops.get_volume_group(volume)
+            self.volume_ops.grow(vg['extId'], new_size)
+
+    # The volume group is the export: nothing to do per host beyond the
+    # iSCSI client attachment made in initialize_connection.
+    def create_export(self, context, volume, connector):
+        pass
+
+    def ensure_export(self, context, volume):
+        pass
+
+    def remove_export(self, context, volume):
+        pass
+
+    def initialize_connection(self, volume, connector):
+        return self.connection_ops.initialize_connection(volume, connector)
+
+    def terminate_connection(self, volume, connector, **kwargs):
+        others = 0
+        if connector is not None:
+            others = _other_attachments_on_host(volume, connector)
+        return self.connection_ops.terminate_connection(
+            volume, connector, other_attachments=others)
+
+    # -- snapshots ------------------------------------------------------------
+
+    def create_snapshot(self, snapshot):
+        return self.snapshot_ops.create_snapshot(snapshot)
+
+    def delete_snapshot(self, snapshot):
+        return self.snapshot_ops.delete_snapshot(snapshot)
+
+    def create_volume_from_snapshot(self, volume, snapshot):
+        return self.snapshot_ops.create_volume_from_snapshot(volume, snapshot)
+
+    def revert_to_snapshot(self, context, volume, snapshot):
+        return self.snapshot_ops.revert_to_snapshot(volume, snapshot)
+
+    # -- images ---------------------------------------------------------------
+
+    def clone_image(self, context, volume, image_location, image_meta,
+                    image_service):
+        return self.image_ops.clone_image(context, volume, image_location,
+                                          image_meta, image_service)
+
+    def copy_image_to_volume(self, context, volume, image_service, image_id,
+                             disable_sparse=False):
+        return self.image_ops.copy_image_to_volume(
+            context, volume, image_service, image_id,
+            disable_sparse=disable_sparse)
+
+    def copy_volume_to_image(self, context, volume, image_service,
+                             image_meta):
+        return self.image_ops.copy_volume_to_image(context, volume,
+                                                   image_service, image_meta)
+
+    # -- manage ---------------------------------------------------------------
+
+    def manage_existing(self, volume, existing_ref):
+        return self.manage_ops.manage_existing(volume, existing_ref)
+
+    def manage_existing_get_size(self, volume, existing_ref):
+        return self.manage_ops.manage_existing_get_size(volume, existing_ref)
+
+    def unmanage(self, volume):
+        return self.manage_ops.unmanage(volume)
+
+    def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
+                               sort_keys, sort_dirs):
+        return self.manage_ops.get_manageable_volumes(
+            cinder_volumes, marker, limit, offset, sort_keys, sort_dirs)
+
+    def manage_existing_snapshot(self, snapshot, existing_ref):
+        return self.manage_ops.manage_existing_snapshot(snapshot,
+                                                        existing_ref)
+
+    def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
+        return self.manage_ops.manage_existing_snapshot_get_size(
+            snapshot, existing_ref)
+
+    def unmanage_snapshot(self, snapshot):
+        return self.manage_ops.unmanage_snapshot(snapshot)
+
+    def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
+                                 offset, sort_keys, sort_dirs):
+        volumes = {}
+        with backend_errors('listing volume groups'):
+            for vg in self.client.volume_groups.list():
+                if (vg.get('name') or '').startswith('volume-'):
+                    disk = self.volume_ops.only_disk(vg['extId'])
+                    volumes[vg['extId']] = {'size': volumeops.size_gb_ceil(
+                        disk.get('diskSizeBytes') or 0)}
+        return self.manage_ops.get_manageable_snapshots(
+            cinder_snapshots, marker, limit, offset, sort_keys, sort_dirs,
+            volumes)
+
+    # -- generic volume groups ------------------------------------------------
+
+    def create_group(self, context, group):
+        """Nothing on the backend.
+
+        a group is the set of its volumes' volume groups, snapshotted together
+        by create_group_snapshot.
+        """
+        return {'status': 'available'}
+
+    def delete_group(self, context, group, volumes):
+        """Delete every member volume (``DELETE volume-groups/{extId}``)."""
+        updates = []
+        status = 'deleted'
+        for vol in volumes:
+            try:
+                self.delete_volume(vol)
+                updates.append({'id': vol.id, 'status': 'deleted'})
+            except exception.CinderException:
+                LOG.exception('Could not delete volume %s of group %s',
+                              vol.id, group.id)
+                updates.append({'id': vol.id, 'status': 'error_deleting'})
+                status = 'error_deleting'
+        return {'status': status}, updates
+
+    def update_group(self, context, group, add_volumes=None,
+                     remove_volumes=None):
+        """Membership lives in Cinder only.
+
+        nothing to change on the cluster.
+        """
+        return None, None, None
+
+    def create_group_snapshot(self, context, group_snapshot, snapshots):
+        return self.snapshot_ops.create_group_snapshot(group_snapshot,
+                                                       snapshots)
+
+    def delete_group_snapshot(self, context, group_snapshot, snapshots):
+        return self.snapshot_ops.delete_group_snapshot(group_snapshot,
+                                                       snapshots)
+
+    def create_group_from_src(self, context, group, volumes,
+                              group_snapshot=None, snapshots=None,
+                              source_group=None, source_vols=None):
+        """Volumes of a group from a group snapshot or a source group.
+
+        Each volume is restored from its member snapshot of the group
+        snapshot, or cloned from its source volume; on a failure the
+        volumes already created are deleted again.
+        """
+        created = []
+        updates = []
+        try:
+            for vol in volumes:
+                if group_snapshot is not None:
+                    snap = _match(snapshots, 'id', vol.snapshot_id)
+                    update = self.create_volume_from_snapshot(vol, snap)
+                else:
+                    src = _match(source_vols, 'id', vol.source_volid)
+                    update = self.create_cloned_volume(vol, src)
+                created.append(update['provider_id'])
+                updates.append(dict(update, id=vol.id, status='available'))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                for vg_ext_id in created:
+                    try:
+                        self.volume_ops.delete_volume_group(vg_ext_id)
+                    except Exception:
+                        LOG.warning('Could not remove volume group %s',
+                                    vg_ext_id, exc_info=True)
+        return {'status': 'available'}, updates
+
+
+def _describe(volume):
+    return 'Cinder volume %s' % volume.id
+
+
+def _match(items, attr, value):
+    for item in items or ():
+        if getattr(item, attr) == value:
+            return item
+    raise exception.InvalidInput(
+        reason=_('no source with %(attr)s %(value)s') % {'attr': attr,
+                                                         'value': value})
+
+
+def _other_attachments_on_host(volume, connector):
+    """Count the other attachments of a volume on the connector's host.
+
+    They use the same iSCSI initiator, so the export must stay.
+    """
+    if not getattr(volume, 'multiattach', False):
+        return 0
+    host = connector.get('host')
+    attachments = getattr(volume, 'volume_attachment', None) or []
+    same_host = [a for a in attachments
+                 if a.attached_host == host and
+                 a.attach_status == 'attached']
+    # The attachment being terminated is still counted as attached.
+    return max(0, len(same_host) - 1)

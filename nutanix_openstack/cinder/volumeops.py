@@ -1,0 +1,216 @@
+"""Volume-group sequences behind the Cinder driver.
+
+A Cinder volume is a v4 volume group named ``volume-<id>`` holding exactly
+one disk; its extId is the volume's ``provider_id``.  Everything here talks
+to the cluster through :class:`nutanix_openstack.prism.client.PrismClient`
+and raises Cinder exceptions only.
+"""
+
+import contextlib
+
+from cinder import exception
+from oslo_log import log as logging
+from oslo_utils import excutils
+from oslo_utils import units
+
+from nutanix_openstack.i18n import _
+from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import volume_groups as prism_vg
+
+LOG = logging.getLogger(__name__)
+
+GiB = units.Gi
+
+
+@contextlib.contextmanager
+def backend_errors(action, **params):
+    """Raise client failures as ``VolumeBackendAPIException``.
+
+    ``action`` is a short description of what was attempted; the backend
+    message, code and request id come from the client's exception (never
+    credentials: the client does not put them in messages).
+    """
+    try:
+        yield
+    except prism_exc.PrismError as e:
+        what = action % params if params else action
+        msg = _('Nutanix backend: %(action)s failed: %(error)s') % {
+            'action': what, 'error': e}
+        LOG.error(msg)
+        raise exception.VolumeBackendAPIException(data=msg)
+
+
+def size_bytes(size_gb):
+    return int(size_gb) * GiB
+
+
+def size_gb_ceil(num_bytes):
+    return int((int(num_bytes) + GiB - 1) // GiB)
+
+
+def odata_quote(value):
+    return "'%s'" % str(value).replace("'", "''")
+
+
+class VolumeOps(object):
+    """Volume groups of one backend (one cluster, one storage container)."""
+
+    def __init__(self, client, cluster_ext_id, container_ext_id):
+        self.client = client
+        self.cluster_ext_id = cluster_ext_id
+        self.container_ext_id = container_ext_id
+
+    # -- lookups --------------------------------------------------------------
+
+    def find_by_name(self, name):
+        """Volume groups named ``name`` (a list; normally 0 or 1)."""
+        return self.client.volume_groups.list(
+            filter='name eq %s' % odata_quote(name))
+
+    def find_volume_group(self, volume):
+        """The volume group of ``volume``, or None when it does not exist.
+
+        Looks up ``provider_id`` first, then the name (volumes created
+        before their provider_id was saved, or managed by name).
+        """
+        provider_id = getattr(volume, 'provider_id', None)
+        if provider_id:
+            try:
+                return self.client.volume_groups.get(provider_id)
+            except prism_exc.NotFound:
+                LOG.debug('Volume group %s of volume %s not found by id',
+                          provider_id, volume.id)
+        found = self.find_by_name(volume.name)
+        return found[0] if found else None
+
+    def get_volume_group(self, volume):
+        """Like :meth:`find_volume_group` but a missing group is an error."""
+        vg = self.find_volume_group(volume)
+        if vg is None:
+            raise exception.VolumeNotFound(volume_id=volume.id)
+        return vg
+
+    def only_disk(self, vg_ext_id):
+        """The one disk of a Cinder volume group."""
+        disks = self.client.volume_groups.list_disks(vg_ext_id)
+        if len(disks) != 1:
+            msg = (_('Volume group %(vg)s has %(n)d disks; a Cinder volume '
+                     'has exactly one') % {'vg': vg_ext_id, 'n': len(disks)})
+            raise exception.VolumeBackendAPIException(data=msg)
+        return disks[0]
+
+    # -- create / delete ------------------------------------------------------
+
+    def create_volume_group(self, name, size_gb, data_source=None,
+                            description=None, multiattach=False):
+        """Create a volume group with one disk of ``size_gb`` GiB.
+
+        ``data_source`` (an EntityReference dict) makes the disk a
+        copy-on-write clone of an image, a volume disk or a disk recovery
+        point.  When the cluster creates the disk at the source's size the
+        disk is grown to ``size_gb`` afterwards.  On any failure every
+        volume group of that name is removed again (no orphan).
+
+        Backend calls: ``POST volume-groups`` (+ ``POST .../disks``), ``GET
+        .../disks`` and, when needed, ``PUT .../disks/{extId}``.
+        """
+        wanted = size_bytes(size_gb)
+        disk = prism_vg.volume_disk(wanted, self.container_ext_id,
+                                    data_source=data_source)
+        try:
+            with backend_errors('creating volume group %(name)s', name=name):
+                vg = self.client.volume_groups.create(
+                    name, disks=[disk], description=description,
+                    sharing_status='SHARED',
+                    cluster_ext_id=self.cluster_ext_id)
+                created = self.only_disk(vg['extId'])
+                if int(created.get('diskSizeBytes') or 0) < wanted:
+                    self.client.volume_groups.resize_disk(
+                        vg['extId'], created['extId'], wanted)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self.delete_by_name(name)
+        return vg
+
+    def delete_by_name(self, name):
+        """Best-effort removal of half-created groups after a failure."""
+        try:
+            leftovers = self.find_by_name(name)
+        except prism_exc.PrismError:
+            LOG.warning('Could not look for leftover volume groups named '
+                        '%s', name, exc_info=True)
+            return
+        for vg in leftovers:
+            try:
+                self.delete_volume_group(vg['extId'])
+                LOG.info('Removed leftover volume group %(vg)s (%(name)s)',
+                         {'vg': vg['extId'], 'name': name})
+            except Exception:
+                LOG.warning('Could not remove leftover volume group '
+                            '%(vg)s (%(name)s)',
+                            {'vg': vg['extId'], 'name': name}, exc_info=True)
+
+    def delete_volume_group(self, vg_ext_id):
+        """Detach leftover iSCSI clients, then delete the group.
+
+        A cluster refuses to delete a group that still has clients; a
+        stale one (a host that died before detaching) must not make the
+        volume undeletable.  A group that is already gone is success.
+        """
+        try:
+            detach_all_iscsi_clients(self.client, vg_ext_id)
+            self.client.volume_groups.delete(vg_ext_id)
+        except prism_exc.NotFound:
+            LOG.debug('Volume group %s already deleted', vg_ext_id)
+
+    # -- size -----------------------------------------------------------------
+
+    def grow(self, vg_ext_id, new_size_gb):
+        """Resize the group's disk to ``new_size_gb`` GiB (never shrinks)."""
+        disk = self.only_disk(vg_ext_id)
+        wanted = size_bytes(new_size_gb)
+        if int(disk.get('diskSizeBytes') or 0) < wanted:
+            self.client.volume_groups.resize_disk(vg_ext_id, disk['extId'],
+                                                  wanted)
+
+
+def is_attached(client, vg_ext_id, initiator):
+    """Whether ``initiator`` is an iSCSI client of the volume group."""
+    try:
+        iscsi_client = client.volume_groups.find_iscsi_client(initiator)
+    except prism_exc.NotFound:
+        return False
+    return iscsi_client['extId'] in {
+        a.get('extId')
+        for a in client.volume_groups.list_iscsi_attachments(vg_ext_id)}
+
+
+def detach_all_iscsi_clients(client, vg_ext_id):
+    """Detach every iSCSI client of a volume group.
+
+    Used by force detach and before a delete: a stale client must not make
+    a volume undeletable.
+    """
+    vgs = client.volume_groups
+    for att in vgs.list_iscsi_attachments(vg_ext_id):
+        try:
+            iscsi_client = vgs.get_iscsi_client(att['extId'])
+            LOG.info('Detaching iSCSI client %(i)s from volume group %(vg)s',
+                     {'i': iscsi_client['iscsiInitiatorName'],
+                      'vg': vg_ext_id})
+            vgs.detach_iscsi_client(vg_ext_id,
+                                    iscsi_client['iscsiInitiatorName'])
+        except prism_exc.NotFound:
+            pass        # detached concurrently
+
+
+# -- disk data sources (v4 ``EntityReference``, built by the client) -------
+
+image_source = prism_vg.image_source
+volume_disk_source = prism_vg.volume_disk_source
+
+
+def disk_recovery_point_source(rp_ext_id, vgrp_ext_id, disk_rp):
+    """Reference to one ``DiskRecoveryPoint`` of a volume group RP."""
+    return prism_vg.disk_recovery_point_source(
+        disk_rp['diskRecoveryPointExtId'])
