@@ -16,45 +16,20 @@ Long chains are not collapsed (a layer whose only user is one child layer
 could be merged into it); ``flatten()`` does it for one disk on request.
 """
 
-import errno
 import functools
 import os
-import stat
 
+from nutanix_openstack.emulator.storage import args
 from nutanix_openstack.emulator.storage import chunkfiles
 from nutanix_openstack.emulator.storage import errors
+from nutanix_openstack.emulator.storage import fileio
 from nutanix_openstack.emulator.storage import metadata
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 DEFAULT_BLOCK_SIZE = 1024 * 1024
-# Chunks handled per transaction by the whole-disk operations, so that the
-# lock is given up now and then and memory stays bounded.
-_BATCH = 16
 
 
-def _check_size(value, name='size'):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError('%s must be an integer, not %r' % (name, value))
-    if value < 0:
-        raise ValueError('%s must not be negative: %d' % (name, value))
-    return value
-
-
-def _check_id(disk_id):
-    if not isinstance(disk_id, str) or not disk_id:
-        raise TypeError('disk id must be a non-empty string, not %r'
-                        % (disk_id,))
-    return disk_id
-
-
-def _byte_view(data):
-    view = memoryview(data)
-    if view.ndim != 1 or view.itemsize != 1:
-        view = view.cast('B')
-    return view
-
-
-class DiskStore(object):
+class DiskStore(fileio.FileTransferMixin):
     """Copy-on-write disks under ``root_dir``.
 
     Metadata lives in ``<root_dir>/disks.sqlite`` (WAL), chunk files under
@@ -64,7 +39,7 @@ class DiskStore(object):
     """
 
     def __init__(self, root_dir, chunk_size=DEFAULT_CHUNK_SIZE):
-        _check_size(chunk_size, 'chunk_size')
+        args.check_size(chunk_size, 'chunk_size')
         if chunk_size == 0:
             raise ValueError('chunk_size must be positive')
         self.root_dir = os.path.abspath(root_dir)
@@ -104,8 +79,8 @@ class DiskStore(object):
 
     def create(self, disk_id, size_bytes):
         """Create an all-zero disk; DiskExists if the id is taken."""
-        _check_id(disk_id)
-        _check_size(size_bytes)
+        args.check_id(disk_id)
+        args.check_size(size_bytes)
         with self._meta.transaction(write=True) as txn:
             if txn.disk_exists(disk_id):
                 raise errors.DiskExists(disk_id)
@@ -120,13 +95,14 @@ class DiskStore(object):
         zeros).  Both disks stay writable and never see each other's later
         writes.
         """
-        _check_id(src_disk_id)
-        _check_id(new_disk_id)
+        args.check_id(src_disk_id)
+        args.check_id(new_disk_id)
         with self._meta.transaction(write=True) as txn:
             src_head, src_size = txn.disk(src_disk_id)
             if txn.disk_exists(new_disk_id):
                 raise errors.DiskExists(new_disk_id)
-            size = src_size if size_bytes is None else _check_size(size_bytes)
+            size = (src_size if size_bytes is None
+                    else args.check_size(size_bytes))
             if size < src_size:
                 raise ValueError('a clone of %s must be at least %d bytes, '
                                  'not %d' % (src_disk_id, src_size, size))
@@ -145,7 +121,7 @@ class DiskStore(object):
 
     def delete(self, disk_id):
         """Delete a disk; chunks other disks still share stay."""
-        _check_id(disk_id)
+        args.check_id(disk_id)
         with self._meta.transaction(write=True) as txn:
             head, _size = txn.disk(disk_id)
             txn.delete_disk(disk_id)
@@ -169,7 +145,7 @@ class DiskStore(object):
 
     def resize(self, disk_id, new_size):
         """Grow a disk; ValueError on shrink."""
-        _check_size(new_size)
+        args.check_size(new_size)
         with self._meta.transaction(write=True) as txn:
             _head, size = txn.disk(disk_id)
             if new_size < size:
@@ -185,8 +161,8 @@ class DiskStore(object):
 
     def read(self, disk_id, offset, length):
         """Bytes of a disk, clipped at its end; zeros where never written."""
-        _check_size(offset, 'offset')
-        _check_size(length, 'length')
+        args.check_size(offset, 'offset')
+        args.check_size(length, 'length')
         with self._meta.transaction() as txn:
             head, size = txn.disk(disk_id)
             end = min(size, offset + length)
@@ -202,10 +178,10 @@ class DiskStore(object):
         here, not at the first ``next()``); each block is read in its own
         transaction, so a long download does not hold the store.
         """
-        _check_size(offset, 'offset')
+        args.check_size(offset, 'offset')
         if length is not None:
-            _check_size(length, 'length')
-        if _check_size(block_size, 'block_size') == 0:
+            args.check_size(length, 'length')
+        if args.check_size(block_size, 'block_size') == 0:
             raise ValueError('block_size must be positive')
         with self._meta.transaction() as txn:
             _head, size = txn.disk(disk_id)
@@ -246,8 +222,8 @@ class DiskStore(object):
 
     def write(self, disk_id, offset, data):
         """Write bytes at ``offset``; ValueError if they go past the end."""
-        _check_size(offset, 'offset')
-        view = _byte_view(data)
+        args.check_size(offset, 'offset')
+        view = args.byte_view(data)
         with self._meta.transaction(write=True) as txn:
             head, size = txn.disk(disk_id)
             if offset + len(view) > size:
@@ -264,7 +240,7 @@ class DiskStore(object):
         grows to fit.  Without ``grow``, ValueError once the data passes
         the end (what came before is written).
         """
-        _check_size(offset, 'offset')
+        args.check_size(offset, 'offset')
         with self._meta.transaction() as txn:
             txn.disk(disk_id)
         cs = self.chunk_size
@@ -276,7 +252,7 @@ class DiskStore(object):
         want = cs - offset % cs
         pos = offset
         for piece in iterable:
-            view = _byte_view(piece)
+            view = args.byte_view(piece)
             while len(view):
                 take = min(len(view), want - fill)
                 buf_view[fill:fill + take] = view[:take]
@@ -427,112 +403,3 @@ class DiskStore(object):
         """
         with self._meta.transaction() as txn:
             return txn.stats()
-
-    # Files
-
-    def import_file(self, disk_id, path):
-        """Make a disk's content that of a regular file.
-
-        Creates the disk (the file's size) if it does not exist; an
-        existing disk grows to the file's size if smaller and reads as
-        zeros past the file's end.  Holes and zero chunks are not stored.
-        A disk created here is deleted again if the import fails.
-        """
-        _check_id(disk_id)
-        # Checked before opening: opening a FIFO would block.
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ValueError('%s is not a regular file' % path)
-        with open(path, 'rb', buffering=0) as f:
-            fsize = os.fstat(f.fileno()).st_size
-            created = False
-            with self._meta.transaction(write=True) as txn:
-                if txn.disk_exists(disk_id):
-                    _head, size = txn.disk(disk_id)
-                    if size < fsize:
-                        txn.set_size(disk_id, fsize)
-                else:
-                    head = txn.new_layer(None)
-                    txn.add_ref(head)
-                    txn.insert_disk(disk_id, head, fsize)
-                    created = True
-            try:
-                self._import_chunks(disk_id, f, fsize)
-            except BaseException:
-                if created:
-                    self.delete(disk_id)
-                raise
-
-    def _import_chunks(self, disk_id, f, fsize):
-        cs = self.chunk_size
-        extents = _data_extents(f.fileno(), fsize)
-        buf = bytearray(cs)
-        ext = 0
-        first = 0
-        while True:
-            with self._meta.transaction(write=True) as txn:
-                head, size = txn.disk(disk_id)
-                nchunks = (size + cs - 1) // cs
-                if first >= nchunks:
-                    return
-                last = min(nchunks, first + _BATCH) - 1
-                rows = txn.rows(head, first, last)
-                for idx in range(first, last + 1):
-                    start = idx * cs
-                    flen = max(0, min(cs, size - start, fsize - start))
-                    while ext < len(extents) and extents[ext][1] <= start:
-                        ext += 1
-                    data = None
-                    if (flen and ext < len(extents)
-                            and extents[ext][0] < start + flen):
-                        view = memoryview(buf)[:flen]
-                        f.seek(start)
-                        got = 0
-                        while got < flen:
-                            n = f.readinto(view[got:])
-                            if not n:
-                                raise errors.StorageError(
-                                    'file shrank during import')
-                            got += n
-                        data = view
-                    self._put_chunk(txn, head, idx, rows.get(idx, []), data)
-                first = last + 1
-
-    def export_file(self, disk_id, path):
-        """Write a disk's whole content to a file, sparse (holes for zeros)."""
-        cs = self.chunk_size
-        with self._meta.transaction() as txn:
-            _head, size = txn.disk(disk_id)
-        nchunks = (size + cs - 1) // cs
-        with open(path, 'wb') as f:
-            f.truncate(size)
-            for first in range(0, nchunks, _BATCH):
-                last = min(nchunks, first + _BATCH) - 1
-                with self._meta.transaction() as txn:
-                    head, _size = txn.disk(disk_id)
-                    rows = txn.rows(head, first, last)
-                    for idx in sorted(rows):
-                        top = rows[idx][0]
-                        if top.zero:
-                            continue
-                        n = min(top.nbytes, size - idx * cs)
-                        f.seek(idx * cs)
-                        f.write(self._files.read(top.layer, idx, top.gen,
-                                                 0, n))
-
-
-def _data_extents(fd, fsize):
-    """``[(start, end)]`` of a file's data, holes left out when the OS says."""
-    if not hasattr(os, 'SEEK_DATA'):
-        return [(0, fsize)]
-    extents = []
-    pos = 0
-    try:
-        while pos < fsize:
-            start = os.lseek(fd, pos, os.SEEK_DATA)
-            end = os.lseek(fd, start, os.SEEK_HOLE)
-            extents.append((start, end))
-            pos = end
-    except OSError as exc:
-        if exc.errno != errno.ENXIO:    # no data past pos
-            return [(0, fsize)]
-    return extents
