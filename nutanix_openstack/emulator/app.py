@@ -42,6 +42,8 @@ API_MODULES = ('tasks', 'clusters', 'images', 'vms', 'volume_groups',
 _V4_WRITE_RE = re.compile(r'^/api/[a-z]+/v4\.[0-4]/')
 _WRITE_METHODS = ('POST', 'PUT', 'DELETE', 'PATCH')
 REQUEST_ID_HEADER = 'NTNX-Request-Id'
+# Highest v4 revision served (answered to the SDKs' version negotiation).
+SERVER_API_VERSION = 'v4.4'
 
 
 class V4VersionConverter(routing.BaseConverter):
@@ -149,6 +151,11 @@ def create_app(conf, disk_store_factory=None):
         request_id = flask.g.pop('claimed_request_id', None)
         if request_id:
             backend.state.release_request(request_id)
+
+    @app.route('/api/<namespace>/unversioned/info', methods=['OPTIONS'])
+    def _supported_version(namespace):
+        # The SDKs negotiate their API version here before the first call.
+        return flask.jsonify({'data': SERVER_API_VERSION})
 
     errors.register(app)
     for blueprint in _load_api_blueprints():

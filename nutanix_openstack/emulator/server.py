@@ -59,12 +59,14 @@ class EmulatorServer(object):
         return '%s://%s:%d' % ('https' if self.tls else 'http', host,
                                self.port)
 
-    def serve_forever(self):
+    def serve_forever(self, poll_interval=0.5):
         LOG.info("nutanix-emulator listening on %s", self.url)
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=poll_interval)
 
     def start_in_thread(self):
+        # A short poll interval: tests stop and start servers often.
         self._thread = threading.Thread(target=self.serve_forever,
+                                        args=(0.05,),
                                         name='nutanix-emulator',
                                         daemon=True)
         self._thread.start()
