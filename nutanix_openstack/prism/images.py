@@ -313,7 +313,8 @@ class ImagesAPI(object):
         return self.get(ext_id)
 
     def delete(self, ext_id, wait=True):
-        resp = self._session.delete('%s/%s' % (paths.IMAGES, ext_id))
+        resp = self._session.conditional('DELETE',
+                                         '%s/%s' % (paths.IMAGES, ext_id))
         return self._tasks.run(resp, wait=wait)
 
     def _delete_quietly(self, ext_id):

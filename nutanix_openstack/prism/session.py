@@ -277,8 +277,15 @@ class Session(object):
             if response is not None:
                 if response.status_code not in RETRY_STATUSES:
                     break
-                if body is not None and not body.replayable:
-                    break
+                if (body is not None and not body.replayable and
+                        attempt < self.retries):
+                    response.close()
+                    raise exc.UploadNotRetryable(
+                        '%s %s answered HTTP %d after the one-shot upload '
+                        'source was consumed; it cannot be sent again'
+                        % (method, path, response.status_code),
+                        status=response.status_code, request_id=request_id,
+                        url=path, method=method)
             if attempt >= self.retries:
                 break
             delay = self._backoff(attempt, response)
