@@ -272,6 +272,9 @@ def _migrate_to_host(ext_id):
     if record.body['powerState'] != 'ON':
         raise _invalid_state(power.InvalidVmState(
             'migrate-to-host', record.body['powerState']))
+    if record.body['host']['extId'] == host_ext_id:
+        raise errors.BadRequest("VM %s already runs on host %s."
+                                % (ext_id, host_ext_id))
 
     def work(ctx):
         with sources.LOCK:

@@ -1,0 +1,178 @@
+"""Shared base of the VM / volume group / recovery point functional tests.
+
+Not a test module itself: it holds the HTTP helpers (plain ``requests``
+against an :class:`EmulatorFixture` on loopback) the three suites use.
+"""
+
+import time
+import uuid
+
+import requests
+import testtools
+
+from nutanix_openstack.emulator import fixture
+
+VMM = '/api/vmm/v4.3/ahv/config'
+VOLUMES = '/api/volumes/v4.3/config'
+DP = '/api/dataprotection/v4.4/config'
+TASKS = '/api/prism/v4.4/config/tasks'
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+class ApiTestCase(testtools.TestCase):
+    """A fresh emulator per test and small v4 helpers."""
+
+    task_mode = 'immediate'
+
+    def setUp(self):
+        super().setUp()
+        self.emu = self.useFixture(fixture.EmulatorFixture(
+            task_mode=self.task_mode))
+        self.http = requests.Session()
+        self.http.auth = (self.emu.username, self.emu.password)
+        self.addCleanup(self.http.close)
+
+    # -- raw calls ---------------------------------------------------------
+
+    def call(self, method, path, body=None, headers=None, request_id=None,
+             **kwargs):
+        headers = dict(headers or {})
+        if method != 'GET':
+            headers.setdefault('NTNX-Request-Id',
+                               request_id or str(uuid.uuid4()))
+        return self.http.request(method, self.emu.endpoint + path,
+                                 json=body, headers=headers, timeout=60,
+                                 **kwargs)
+
+    def get(self, path):
+        """(data, ETag) of a GET that must succeed."""
+        resp = self.call('GET', path)
+        self.assertEqual(200, resp.status_code, resp.text)
+        return resp.json().get('data'), resp.headers.get('ETag')
+
+    def list(self, path, **params):
+        resp = self.call('GET', path, params=params)
+        self.assertEqual(200, resp.status_code, resp.text)
+        return resp.json().get('data', [])
+
+    def wait_task(self, resp, timeout=30):
+        self.assertEqual(202, resp.status_code, resp.text)
+        ref = resp.json()['data']
+        self.assertEqual('prism.v4.config.TaskReference', ref['$objectType'])
+        deadline = time.time() + timeout
+        while True:
+            task, _ = self.get('%s/%s' % (TASKS, ref['extId']))
+            if task['status'] in ('SUCCEEDED', 'FAILED', 'CANCELED'):
+                return task
+            if time.time() > deadline:
+                self.fail('task %s did not end' % ref['extId'])
+            time.sleep(0.02)
+
+    def run_ok(self, method, path, body=None, headers=None):
+        """A write that must end with a SUCCEEDED task; returns the task."""
+        task = self.wait_task(self.call(method, path, body, headers))
+        self.assertEqual('SUCCEEDED', task['status'],
+                         task.get('errorMessages'))
+        return task
+
+    def assert_error(self, resp, status, code=None):
+        self.assertEqual(status, resp.status_code, resp.text)
+        error = resp.json()['data']['error'][0]
+        if code:
+            self.assertEqual(code, error['code'])
+        return error
+
+    @staticmethod
+    def created(task, rel):
+        return [e['extId'] for e in task['entitiesAffected']
+                if e['rel'] == rel]
+
+    # -- entities ------------------------------------------------------------
+
+    def make_image(self, data, name='img'):
+        """An image whose bytes are ``data`` (v3 create + upload)."""
+        ext_id = str(uuid.uuid4())
+        resp = self.call('POST', '/api/nutanix/v3/images', {
+            'spec': {'name': name, 'resources': {'image_type': 'ISO_IMAGE'}},
+            'metadata': {'kind': 'image', 'uuid': ext_id}})
+        self.assertEqual(202, resp.status_code, resp.text)
+        resp = self.http.put(
+            '%s/api/nutanix/v3/images/%s/file' % (self.emu.endpoint, ext_id),
+            data=data, headers={'Content-Type': 'application/octet-stream'})
+        self.assertLess(resp.status_code, 300, resp.text)
+        self.assertEqual(data, self.emu.admin.read_disk(ext_id, 0,
+                                                        len(data)))
+        return ext_id
+
+    def vm_body(self, name='vm', disks=(), **extra):
+        body = {'name': name, 'numSockets': 1, 'numCoresPerSocket': 2,
+                'memorySizeBytes': 2 * GiB, 'disks': list(disks)}
+        body.update(extra)
+        return body
+
+    def create_vm(self, name='vm', disks=(), **extra):
+        task = self.run_ok('POST', VMM + '/vms',
+                           self.vm_body(name, disks, **extra))
+        return self.created(task, 'vmm:ahv:config:vm')[0]
+
+    def create_vg(self, name='vg', disks=(), **extra):
+        body = {'name': name, 'disks': list(disks)}
+        body.update(extra)
+        task = self.run_ok('POST', VOLUMES + '/volume-groups', body)
+        return self.created(task, 'volumes:config:volume-group')[0]
+
+    def vg_disks(self, vg_ext_id):
+        return self.list('%s/volume-groups/%s/disks' % (VOLUMES, vg_ext_id))
+
+    def vm_disks(self, vm_ext_id):
+        vm, _ = self.get('%s/vms/%s' % (VMM, vm_ext_id))
+        return [d for d in vm['disks']
+                if d['backingInfo']['$objectType'].endswith('VmDisk')]
+
+    def disk_exists(self, disk_ext_id):
+        try:
+            self.emu.admin.disk_info(disk_ext_id)
+        except RuntimeError:
+            return False
+        return True
+
+
+def vm_disk(size=None, source=None, bus='SCSI', index=None, container=None):
+    backing = {'$objectType': 'vmm.v4.ahv.config.VmDisk'}
+    if size is not None:
+        backing['diskSizeBytes'] = size
+    if source is not None:
+        backing['dataSource'] = {'reference': source}
+    if container:
+        backing['storageContainer'] = {'extId': container}
+    disk = {'backingInfo': backing}
+    if bus or index is not None:
+        disk['diskAddress'] = {'busType': bus}
+        if index is not None:
+            disk['diskAddress']['index'] = index
+    return disk
+
+
+def image_ref(image_ext_id):
+    return {'$objectType': 'vmm.v4.ahv.config.ImageReference',
+            'imageExtId': image_ext_id}
+
+
+def vm_disk_ref(disk_ext_id):
+    return {'$objectType': 'vmm.v4.ahv.config.VmDiskReference',
+            'diskExtId': disk_ext_id}
+
+
+def volume_disk_ref(vg_ext_id, disk_ext_id):
+    return {'$objectType': 'vmm.v4.ahv.config.VolumeDiskReference',
+            'volumeGroupExtId': vg_ext_id, 'diskExtId': disk_ext_id}
+
+
+def vg_backing(vg_ext_id, index=None):
+    disk = {'backingInfo': {
+        '$objectType': 'vmm.v4.ahv.config.ADSFVolumeGroupReference',
+        'volumeGroupExtId': vg_ext_id}}
+    if index is not None:
+        disk['diskAddress'] = {'busType': 'SCSI', 'index': index}
+    return disk
