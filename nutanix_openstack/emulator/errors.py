@@ -37,9 +37,12 @@ class ApiError(Exception):
     code = 'INTERNAL'
     error_group = 'INTERNAL_ERROR'
 
-    def __init__(self, message, status=None, code=None, error_group=None):
+    def __init__(self, message, status=None, code=None, error_group=None,
+                 headers=None):
         super().__init__(message)
         self.message = message
+        # Extra response headers (Content-Range of a 416, ...).
+        self.headers = headers or {}
         if status is not None:
             self.status = status
         if code is not None:
@@ -158,6 +161,8 @@ def render(error, path=None):
     body = error_body(namespace, error.message, code, error.error_group)
     response = flask.jsonify(body)
     response.status_code = error.status
+    for name, value in getattr(error, 'headers', {}).items():
+        response.headers[name] = value
     if error.status == 401:
         response.headers['WWW-Authenticate'] = 'Basic realm="Nutanix"'
     return response

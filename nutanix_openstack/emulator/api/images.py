@@ -314,8 +314,8 @@ def download_image(ext_id):
                % image.get('name', ext_id).replace('"', '')}
     try:
         byte_range = _parse_range(flask.request.headers.get('Range'), size)
-    except errors.RangeNotSatisfiable:
-        headers['Content-Range'] = 'bytes */%d' % size
+    except errors.RangeNotSatisfiable as exc:
+        exc.headers['Content-Range'] = 'bytes */%d' % size
         raise
     status = 200
     start, length = 0, size
