@@ -63,6 +63,19 @@ def validate_attach(vg, body):
             "CHAP needs a clientSecret", 'clientSecret')
 
 
+def check_attachable(vg, client):
+    """409 when ``client`` (None: a new one) cannot be attached."""
+    if client is not None and client['extId'] in [
+            a['extId'] for a in vg['_iscsiAttachments']]:
+        raise errors.Conflict("iSCSI client %s is already attached to "
+                              "volume group %s."
+                              % (client['iscsiInitiatorName'], vg['extId']))
+    if vg.get('sharingStatus') == 'NOT_SHARED' and (
+            vg['_iscsiAttachments'] or vg['_vmAttachments']):
+        raise errors.Conflict("Volume group %s is not shared and is "
+                              "already attached." % vg['extId'])
+
+
 def attach(state, vg_ext_id, body, cluster_ext_id):
     """Attach the initiator to the group (creating the client entity).
 
@@ -78,13 +91,7 @@ def attach(state, vg_ext_id, body, cluster_ext_id):
                 compute_shapes.new_ext_id(), name, cluster_ext_id,
                 body.get('enabledAuthentications') or 'NONE',
                 body.get('iscsiInitiatorNetworkId'))
-        if client['extId'] in [a['extId'] for a in vg['_iscsiAttachments']]:
-            raise errors.Conflict("iSCSI client %s is already attached to "
-                                  "volume group %s." % (name, vg_ext_id))
-        if vg.get('sharingStatus') == 'NOT_SHARED' and (
-                vg['_iscsiAttachments'] or vg['_vmAttachments']):
-            raise errors.Conflict("Volume group %s is not shared and is "
-                                  "already attached." % vg_ext_id)
+        check_attachable(vg, client)
         if body.get('clientSecret'):
             client['_clientSecret'] = body['clientSecret']
         if body.get('enabledAuthentications'):

@@ -328,7 +328,8 @@ def _detach_vm(be, vg, body):
 
 def _attach_iscsi(be, vg, body):
     volumes_iscsi.validate_attach(vg, body)
-    volumes_iscsi.resolve_client(be.state, body, create=True)
+    client, _name = volumes_iscsi.resolve_client(be.state, body, create=True)
+    volumes_iscsi.check_attachable(vg, client)
 
     def work(ctx):
         client = volumes_iscsi.attach(be.state, vg['extId'], body,
@@ -340,7 +341,10 @@ def _attach_iscsi(be, vg, body):
 
 
 def _detach_iscsi(be, vg, body):
-    client, _name = volumes_iscsi.resolve_client(be.state, body)
+    client, name = volumes_iscsi.resolve_client(be.state, body)
+    if client['extId'] not in [a['extId'] for a in vg['_iscsiAttachments']]:
+        raise errors.NotFound("iSCSI client %s is not attached to volume "
+                              "group %s." % (name, vg['extId']))
 
     def work(ctx):
         volumes_iscsi.detach(be.state, vg['extId'], body)
