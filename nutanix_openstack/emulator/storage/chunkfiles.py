@@ -58,9 +58,8 @@ class ChunkFiles(object):
                     f.seek(offset)
                 data = f.read(length)
         except FileNotFoundError:
-            raise errors.StorageError(
-                'chunk %d of layer %d vanished (concurrent delete?)'
-                % (idx, layer))
+            raise errors.ChunkVanished(
+                'chunk %d of layer %d vanished' % (idx, layer))
         if len(data) < length:
             data += bytes(length - len(data))
         return data
@@ -78,11 +77,8 @@ class ChunkFiles(object):
                         break
                     got += n
         except FileNotFoundError:
-            # Only possible when another process freed the layer between
-            # our metadata snapshot and the open.
-            raise errors.StorageError(
-                'chunk %d of layer %d vanished (concurrent delete?)'
-                % (idx, layer))
+            raise errors.ChunkVanished(
+                'chunk %d of layer %d vanished' % (idx, layer))
         if got < len(view):
             view[got:] = bytes(len(view) - got)
         return got

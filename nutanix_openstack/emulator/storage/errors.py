@@ -31,3 +31,11 @@ class DiskExists(StorageError, KeyError):
 
     def __str__(self):
         return 'disk %s already exists' % self.disk_id
+
+
+class ChunkVanished(StorageError):
+    """A chunk file went away between reading the metadata and opening it.
+
+    Only another process sharing the root can do that (by deleting or
+    merging a layer); readers retry with fresh metadata.
+    """

@@ -15,6 +15,8 @@ from nutanix_openstack.emulator.storage import errors
 # Chunks handled per transaction, so that the store's lock is given up now
 # and then during a long transfer.
 _BATCH = 16
+# Reads retried when another process frees a chunk under them.
+READ_RETRIES = 3
 
 
 class FileTransferMixin(object):
@@ -101,17 +103,36 @@ class FileTransferMixin(object):
             f.truncate(size)
             for first in range(0, nchunks, _BATCH):
                 last = min(nchunks, first + _BATCH) - 1
-                with self._meta.transaction() as txn:
-                    head, _size = txn.disk(disk_id)
-                    rows = txn.rows(head, first, last)
-                    for idx in sorted(rows):
-                        top = rows[idx][0]
-                        if top.zero:
-                            continue
-                        n = min(top.nbytes, size - idx * cs)
-                        f.seek(idx * cs)
-                        f.write(self._files.read(top.layer, idx, top.gen,
-                                                 0, n))
+                written = set()
+                for attempt in range(READ_RETRIES):
+                    try:
+                        self._export_batch(disk_id, f, size, first, last,
+                                           written)
+                        break
+                    except errors.ChunkVanished:
+                        if attempt == READ_RETRIES - 1:
+                            raise
+
+    def _export_batch(self, disk_id, f, size, first, last, written):
+        """Copy chunks ``first..last``; ``written`` tracks a retried batch."""
+        cs = self.chunk_size
+        with self._meta.transaction() as txn:
+            head, _size = txn.disk(disk_id)
+            rows = txn.rows(head, first, last)
+            for idx in range(first, last + 1):
+                found = rows.get(idx)
+                top = found[0] if found else None
+                n = min(cs, size - idx * cs)
+                if top is not None and not top.zero:
+                    data = self._files.read(top.layer, idx, top.gen, 0,
+                                            min(n, top.nbytes))
+                elif idx in written:
+                    data = bytes(n)     # zero now, unlike a try before
+                else:
+                    continue
+                f.seek(idx * cs)
+                f.write(data)
+                written.add(idx)
 
 
 def _data_extents(fd, fsize):

@@ -142,18 +142,24 @@ class Transaction(object):
         return self._one('SELECT parent FROM layers WHERE id = ?',
                          (layer,))[0]
 
-    def set_parent(self, layer, parent):
-        """Re-point ``layer``; the caller releases the old parent."""
+    def set_parent(self, layer, parent, count=True):
+        """Re-point ``layer``; the caller releases the old parent.
+
+        ``count=False`` when the new parent inherits the reference of a
+        layer being merged away.
+        """
         self.conn.execute('UPDATE layers SET parent = ? WHERE id = ?',
                           (parent, layer))
-        if parent is not None:
+        if parent is not None and count:
             self.add_ref(parent)
 
     def release(self, layer):
         """Drop one reference; free layers nobody uses any more.
 
-        Returns the ids of the freed layers (their directories are removed
-        by the caller after the commit).
+        Returns ``(freed, survivor)``: the ids of the freed layers (their
+        directories are removed by the caller after the commit) and the
+        layer where the cascade stopped because it still has users (None
+        if it went down to the root).
         """
         freed = []
         while layer is not None:
@@ -162,12 +168,35 @@ class Transaction(object):
             refs, parent = self._one(
                 'SELECT refs, parent FROM layers WHERE id = ?', (layer,))
             if refs > 0:
-                break
-            self.conn.execute('DELETE FROM chunks WHERE layer = ?', (layer,))
-            self.conn.execute('DELETE FROM layers WHERE id = ?', (layer,))
+                return freed, layer
+            self.drop_layer(layer)
             freed.append(layer)
             layer = parent
-        return freed
+        return freed, None
+
+    def drop_layer(self, layer):
+        """Delete a layer and its rows; no reference counting."""
+        self.conn.execute('DELETE FROM chunks WHERE layer = ?', (layer,))
+        self.conn.execute('DELETE FROM layers WHERE id = ?', (layer,))
+
+    def refs(self, layer):
+        return self._one('SELECT refs FROM layers WHERE id = ?',
+                         (layer,))[0]
+
+    def set_refs(self, layer, refs):
+        self.conn.execute('UPDATE layers SET refs = ? WHERE id = ?',
+                          (refs, layer))
+
+    def children(self, layer):
+        return [r[0] for r in self.conn.execute(
+            'SELECT id FROM layers WHERE parent = ?', (layer,))]
+
+    def repoint(self, old, new):
+        """Make every disk and layer on top of ``old`` sit on ``new``."""
+        self.conn.execute('UPDATE disks SET head = ? WHERE head = ?',
+                          (new, old))
+        self.conn.execute('UPDATE layers SET parent = ? WHERE parent = ?',
+                          (new, old))
 
     def layer_is_empty(self, layer):
         return self._one('SELECT 1 FROM chunks WHERE layer = ? LIMIT 1',

@@ -12,8 +12,10 @@ size.  When the source's head is still empty (an image cloned again and
 again) it is not frozen: the clone simply shares the head's parent, so
 repeated clones do not lengthen the chain.
 
-Long chains are not collapsed (a layer whose only user is one child layer
-could be merged into it); ``flatten()`` does it for one disk on request.
+When a delete leaves a frozen layer with a single child layer as its only
+user, the two are merged (:mod:`.layers`), so deleting snapshots keeps the
+chains of the disks that remain short.  ``flatten()`` cuts a disk's chain
+to its own layer on request.
 """
 
 import functools
@@ -23,6 +25,7 @@ from nutanix_openstack.emulator.storage import args
 from nutanix_openstack.emulator.storage import chunkfiles
 from nutanix_openstack.emulator.storage import errors
 from nutanix_openstack.emulator.storage import fileio
+from nutanix_openstack.emulator.storage import layers
 from nutanix_openstack.emulator.storage import metadata
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
@@ -125,7 +128,7 @@ class DiskStore(fileio.FileTransferMixin):
         with self._meta.transaction(write=True) as txn:
             head, _size = txn.disk(disk_id)
             txn.delete_disk(disk_id)
-            self._free_after_commit(txn, txn.release(head))
+            self._release(txn, head)
 
     def clear(self):
         """Delete every disk (the emulator's reset)."""
@@ -163,12 +166,25 @@ class DiskStore(fileio.FileTransferMixin):
         """Bytes of a disk, clipped at its end; zeros where never written."""
         args.check_size(offset, 'offset')
         args.check_size(length, 'length')
-        with self._meta.transaction() as txn:
-            head, size = txn.disk(disk_id)
-            end = min(size, offset + length)
-            if offset >= end:
-                return b''
-            return self._read_range(txn, head, offset, end - offset)
+        return self._read_snapshot(disk_id, offset, length)
+
+    def _read_snapshot(self, disk_id, offset, length):
+        """Read in one transaction, clipped at the disk's end.
+
+        Retried when another process sharing the root frees a chunk file
+        between our metadata snapshot and the open.
+        """
+        for attempt in range(fileio.READ_RETRIES):
+            try:
+                with self._meta.transaction() as txn:
+                    head, size = txn.disk(disk_id)
+                    end = min(size, offset + length)
+                    if offset >= end:
+                        return b''
+                    return self._read_range(txn, head, offset, end - offset)
+            except errors.ChunkVanished:
+                if attempt == fileio.READ_RETRIES - 1:
+                    raise
 
     def iter_read(self, disk_id, offset=0, length=None,
                   block_size=DEFAULT_BLOCK_SIZE):
@@ -190,14 +206,12 @@ class DiskStore(fileio.FileTransferMixin):
 
     def _iter_blocks(self, disk_id, pos, end, block_size):
         while pos < end:
-            with self._meta.transaction() as txn:
-                head, size = txn.disk(disk_id)
-                n = min(block_size, end - pos, size - pos)
-                if n <= 0:
-                    return
-                data = self._read_range(txn, head, pos, n)
+            data = self._read_snapshot(disk_id, pos, min(block_size,
+                                                         end - pos))
+            if not data:
+                return
             yield data
-            pos += n
+            pos += len(data)
 
     def _read_range(self, txn, head, offset, length):
         cs = self.chunk_size
@@ -340,10 +354,13 @@ class DiskStore(fileio.FileTransferMixin):
             return data == self._zero_view[:n]
         return bytearray(data) == self._zero_view[:n]
 
-    def _free_after_commit(self, txn, layers):
-        for layer in layers:
+    def _release(self, txn, layer):
+        """Drop a reference on a layer; free and merge what that allows."""
+        freed, survivor = txn.release(layer)
+        for gone in freed:
             txn.after_commit.append(
-                functools.partial(self._files.remove_layer, layer))
+                functools.partial(self._files.remove_layer, gone))
+        layers.collapse(txn, self._files, survivor)
 
     # Layers
 
@@ -374,7 +391,7 @@ class DiskStore(fileio.FileTransferMixin):
                     functools.partial(self._files.unlink, head, idx, gen))
                 self._files.link_or_copy(top.layer, idx, top.gen, head, gen)
             txn.set_parent(head, None)
-            self._free_after_commit(txn, txn.release(parent))
+            self._release(txn, parent)
 
     def chain(self, disk_id):
         """Layer ids of a disk, its head first."""

@@ -2,6 +2,7 @@
 
 import os
 import random
+import sqlite3
 import statistics
 import time
 
@@ -20,6 +21,27 @@ class CowTestCase(test_storage.StoreTestCase):
         self.assertEqual(bytes(expected),
                          self.store.read(disk_id, 0, len(expected)),
                          'content of %s' % disk_id)
+
+    def assertConsistent(self):
+        """Reference counts match the users; nothing is left to merge."""
+        db = sqlite3.connect(os.path.join(self.root, 'disks.sqlite'))
+        self.addCleanup(db.close)
+        layers = dict(db.execute('SELECT id, refs FROM layers'))
+        users = dict.fromkeys(layers, 0)
+        child_layers = dict.fromkeys(layers, 0)
+        for (head,) in db.execute('SELECT head FROM disks'):
+            users[head] += 1
+        for (parent,) in db.execute('SELECT parent FROM layers '
+                                    'WHERE parent IS NOT NULL'):
+            users[parent] += 1
+            child_layers[parent] += 1
+        self.assertEqual(users, layers)
+        mergeable = [layer for layer, refs in layers.items()
+                     if refs == 1 and child_layers[layer] == 1]
+        self.assertEqual([], mergeable)
+        orphans = db.execute('SELECT COUNT(*) FROM chunks WHERE layer '
+                             'NOT IN (SELECT id FROM layers)').fetchone()
+        self.assertEqual((0,), orphans)
 
 
 class TestIsolation(CowTestCase):
@@ -195,6 +217,104 @@ class TestDeleteAndFlatten(CowTestCase):
         self.store.flatten('parent')    # a no-op for a single-layer disk
 
 
+class TestCollapse(CowTestCase):
+    """Deleting disks merges layers nobody else needs."""
+
+    def setUp(self):
+        super(TestCollapse, self).setUp()
+        self.size = 8 * self.chunk_size
+
+    def chunk(self, i, data):
+        return (i * self.chunk_size, data)
+
+    def make(self, name, writes, model=None):
+        if model is None:
+            self.store.create(name, self.size)
+            model = bytearray(self.size)
+        for offset, data in writes:
+            self.store.write(name, offset, data)
+            model[offset:offset + len(data)] = data
+        return model
+
+    def test_snapshot_rotation_keeps_the_chain_short(self):
+        model = self.make('vol', [(0, pattern(self.size))])
+        snaps = {}
+        for i in range(12):
+            self.make('vol', [(i * 1000, b'gen%02d' % i)], model)
+            self.store.clone('vol', 'snap%d' % i)
+            snaps[i] = bytes(model)
+            if i >= 2:      # keep the last two snapshots
+                self.store.delete('snap%d' % (i - 2))
+                del snaps[i - 2]
+            self.assertConsistent()
+            self.assertLessEqual(len(self.store.chain('vol')), 4)
+        for i, expected in snaps.items():
+            self.assertContent(expected, 'snap%d' % i)
+        self.assertContent(model, 'vol')
+
+    def test_image_deleted_under_its_only_clone(self):
+        image = self.make('image', [(0, pattern(self.size))])
+        self.store.clone('image', 'vm')
+        vm = self.make('vm', [(5, b'vm data'),
+                              self.chunk(3, bytes(self.chunk_size))],
+                       bytearray(image))
+        self.store.delete('image')
+        self.assertConsistent()
+        self.assertEqual(1, len(self.store.chain('vm')))
+        self.assertContent(vm, 'vm')
+        self.assertEqual(dict(disks=1, layers=1, chunks=7,
+                              bytes_stored=7 * self.chunk_size,
+                              tombstones=0), self.store.stats())
+
+    def _three_levels(self, grand_writes, parent_writes, child_writes):
+        """grand <- parent <- child, each frozen under a disk's head."""
+        model = self.make('g', grand_writes)
+        self.store.clone('g', 'p')
+        model = self.make('p', parent_writes, bytearray(model))
+        self.store.clone('p', 'c')
+        model = self.make('c', child_writes, bytearray(model))
+        self.store.clone('c', 'leaf')
+        return bytes(model)
+
+    def _check_merge(self, expected):
+        # Deleting p and c leaves p's frozen layer with one child layer.
+        before = len(self.store.chain('leaf'))
+        self.store.delete('p')
+        self.store.delete('c')
+        self.assertConsistent()
+        self.assertLess(len(self.store.chain('leaf')), before)
+        self.assertContent(expected, 'leaf')
+        self.store.delete('g')
+        self.assertConsistent()
+        self.assertEqual(1, len(self.store.chain('leaf')))
+        self.assertContent(expected, 'leaf')
+
+    def test_merge_small_child_into_parent(self):
+        zeros = bytes(self.chunk_size)
+        expected = self._three_levels(
+            [self.chunk(i, b'g' * self.chunk_size) for i in range(8)],
+            [self.chunk(i, b'p' * self.chunk_size) for i in range(1, 7)],
+            [self.chunk(1, zeros), self.chunk(2, b'c'),
+             self.chunk(6, zeros)])
+        self._check_merge(expected)
+
+    def test_merge_small_parent_into_child(self):
+        zeros = bytes(self.chunk_size)
+        expected = self._three_levels(
+            [self.chunk(i, b'g' * self.chunk_size) for i in range(8)],
+            [self.chunk(1, zeros), self.chunk(2, b'p')],
+            [self.chunk(i, b'c' * 100) for i in range(3, 8)])
+        self._check_merge(expected)
+
+    def test_tombstones_over_holes_are_dropped_in_a_merge(self):
+        expected = self._three_levels(
+            [self.chunk(0, b'g')],
+            [self.chunk(2, b'p' * self.chunk_size)],
+            [self.chunk(2, bytes(self.chunk_size)), self.chunk(0, b'c')])
+        self._check_merge(expected)
+        self.assertEqual(0, self.store.stats()['tombstones'])
+
+
 class TestRandomizedModel(CowTestCase):
     """Random operations against an in-memory model of every disk."""
 
@@ -257,6 +377,9 @@ class TestRandomizedModel(CowTestCase):
                 length = rng.randrange(0, 50)
                 self.assertEqual(bytes(model[offset:offset + length]),
                                  self.store.read(name, offset, length))
+            if _step % 20 == 0:
+                self.assertConsistent()
+        self.assertConsistent()
         for name, model in models.items():
             self.assertContent(model, name)
         for name in list(models):

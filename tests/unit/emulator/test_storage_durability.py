@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+from unittest import mock
 
 from nutanix_openstack.emulator import storage
 from tests.unit.emulator import test_storage
@@ -185,3 +186,48 @@ class TestSweep(test_storage.StoreTestCase):
     def test_closed_store_refuses_work(self):
         self.store.close()
         self.assertRaises(storage.StorageError, self.store.exists, 'd')
+
+
+class TestVanishedChunks(test_storage.StoreTestCase):
+    """Another process may free a chunk file between our query and open.
+
+    The race cannot be timed from a test, so the first open fails through
+    a mock; the retry then reads the real file.
+    """
+
+    def setUp(self):
+        super(TestVanishedChunks, self).setUp()
+        self.data = test_storage.pattern(3 * self.chunk_size)
+        self.store.create('d', len(self.data))
+        self.store.write('d', 0, self.data)
+        real_read = self.store._files.read
+        self.calls = 0
+
+        def flaky_read(*args):
+            self.calls += 1
+            if self.calls == 1:
+                raise storage.errors.ChunkVanished('gone')
+            return real_read(*args)
+        patcher = mock.patch.object(self.store._files, 'read', flaky_read)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_read_retries(self):
+        self.assertEqual(self.data, self.store.read('d', 0, len(self.data)))
+        self.assertGreater(self.calls, 3)
+
+    def test_iter_read_retries(self):
+        self.assertEqual(self.data, b''.join(self.store.iter_read(
+            'd', block_size=1000)))
+
+    def test_export_retries(self):
+        out = os.path.join(self.root, 'out')
+        self.store.export_file('d', out)
+        with open(out, 'rb') as f:
+            self.assertEqual(self.data, f.read())
+
+    def test_gives_up_after_a_few_tries(self):
+        with mock.patch.object(self.store._files, 'read',
+                               side_effect=storage.errors.ChunkVanished('x')):
+            self.assertRaises(storage.StorageError, self.store.read, 'd', 0,
+                              10)
