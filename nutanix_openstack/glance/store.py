@@ -374,8 +374,10 @@ class Store(driver.Store):
             chunks = self.client.images.download(
                 ext_id, offset=offset, length=length,
                 chunk_size=self.READ_CHUNKSIZE)
+        expected = length if length is not None else size - offset
         return (streams.DownloadIterator(chunks,
-                                         lambda: translate_errors(what)),
+                                         lambda: translate_errors(what),
+                                         expected_size=expected),
                 chunk_size or size)
 
     def get_size(self, location, context=None):

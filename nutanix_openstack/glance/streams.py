@@ -143,18 +143,27 @@ class UploadStream(object):
 class DownloadIterator(object):
     """A backend download that raises glance_store exceptions.
 
-    Client errors are translated where Glance consumes the bytes.
+    Client errors are translated where Glance consumes the bytes, and a
+    body shorter than promised is an error, never a silently short image.
     """
 
-    def __init__(self, chunks, translate):
+    def __init__(self, chunks, translate, expected_size=None):
         self._chunks = chunks
         self._translate = translate
+        self.expected_size = expected_size
+        self.delivered = 0
 
     def __iter__(self):
         with self._translate():
             for chunk in self._chunks:
                 if chunk:
+                    self.delivered += len(chunk)
                     yield chunk
+        if (self.expected_size is not None and
+                self.delivered != self.expected_size):
+            raise exceptions.BackendException(
+                _('the cluster sent %(got)d bytes instead of %(want)d') %
+                {'got': self.delivered, 'want': self.expected_size})
 
     def close(self):
         close = getattr(self._chunks, 'close', None)

@@ -234,6 +234,13 @@ class TestSingleStore(_StoreMixin, base.StoreBaseTest):
             it, _size = self.store.get(self._location(uri))
             self.assertRaises(exceptions.BackendException, b''.join, it)
 
+    def test_get_short_body_is_an_error(self):
+        uri = self._add(b'abcdef')[0]
+        with mock.patch.object(self.client.images, 'download',
+                               return_value=iter([b'abc'])):
+            it, _size = self.store.get(self._location(uri))
+            self.assertRaises(exceptions.BackendException, b''.join, it)
+
     def test_get_size_is_one_metadata_call(self):
         uri = self._add(b'abcdef')[0]
         del self.client.images.calls[:]
