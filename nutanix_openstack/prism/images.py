@@ -70,7 +70,15 @@ class ByteStream(object):
         self._iter = self._chunks(resp, skip)
 
     def _chunks(self, resp, skip):
+        # urllib3 1.x does not enforce Content-Length: a connection closed
+        # early ends the body silently.  Count the bytes and report a short
+        # body as a broken connection, so that it is resumed (or fails).
+        expected = resp.headers.get('Content-Length')
+        if resp.headers.get('Content-Encoding'):
+            expected = None
+        received = 0
         for chunk in resp.iter_content(self._chunk_size):
+            received += len(chunk)
             if skip:
                 if len(chunk) <= skip:
                     skip -= len(chunk)
@@ -78,6 +86,10 @@ class ByteStream(object):
                 chunk = chunk[skip:]
                 skip = 0
             yield chunk
+        if expected is not None and received < int(expected):
+            raise requests.exceptions.ChunkedEncodingError(
+                'response body ended after %d of %s bytes'
+                % (received, expected))
 
     @property
     def headers(self):
