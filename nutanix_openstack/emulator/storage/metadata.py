@@ -119,6 +119,13 @@ class Transaction(object):
     def delete_disk(self, disk_id):
         self.conn.execute('DELETE FROM disks WHERE id = ?', (disk_id,))
 
+    def clear(self):
+        """Delete every disk, layer and chunk; return the layer ids."""
+        layers = self.layer_ids()
+        for table in ('disks', 'chunks', 'layers'):
+            self.conn.execute('DELETE FROM %s' % table)
+        return layers
+
     def disk_ids(self):
         return [r[0] for r in
                 self.conn.execute('SELECT id FROM disks ORDER BY id')]

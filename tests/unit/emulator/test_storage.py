@@ -162,9 +162,15 @@ class TestReadWrite(StoreTestCase):
         info = self.store.info('a')
         self.assertEqual(10, info['size'])
         self.assertEqual(1, len(info['chain']))
+        self.store.write('a', 0, b'data')
+        self.store.clone('a', 'c')
+        self.store.write('c', 0, b'more')
         self.store.clear()
         self.assertEqual([], self.store.list_disks())
-        self.assertEqual(0, self.store.stats()['layers'])
+        self.assertEqual(dict(disks=0, layers=0, chunks=0, bytes_stored=0,
+                              tombstones=0), self.store.stats())
+        self.assertEqual([], self.chunk_files())
+        self.store.create('a', 10)      # usable afterwards
 
 
 class TestStreams(StoreTestCase):
