@@ -47,8 +47,10 @@ class AdminClient(object):
         return '%s%s%s' % (self.endpoint, ADMIN_PREFIX, path)
 
     def _call(self, method, path, **kwargs):
+        # verify per request: a session-level verify loses against
+        # REQUESTS_CA_BUNDLE in the environment (requests issue #3829).
         resp = self.session.request(method, self._url(path), timeout=120,
-                                    **kwargs)
+                                    verify=self.session.verify, **kwargs)
         if resp.status_code >= 400:
             raise RuntimeError("admin %s %s failed: %d %s"
                                % (method, path, resp.status_code,

@@ -33,6 +33,9 @@ class Api(object):
         elif isinstance(request_id, str):
             headers['NTNX-Request-Id'] = request_id
         kwargs.setdefault('timeout', 60)
+        # Per request: requests lets REQUESTS_CA_BUNDLE override a
+        # session-level verify.
+        kwargs.setdefault('verify', self.session.verify)
         return self.session.request(method, self.url(path), headers=headers,
                                     **kwargs)
 
