@@ -256,7 +256,15 @@ class Session(object):
                     response = self._send(method, url, params, json, body,
                                           data_size, hdrs, stream,
                                           request_id)
-                except (requests.ConnectionError, requests.Timeout) as e:
+                except requests.exceptions.SSLError as e:
+                    # A certificate problem does not go away by retrying.
+                    raise exc.ConnectionFailed(
+                        'TLS failure talking to %s (check verify_ssl and '
+                        'ca_file): %s' % (endpoint, e),
+                        request_id=request_id, url=url, method=method)
+                except (requests.ConnectionError, requests.Timeout,
+                        requests.exceptions.ChunkedEncodingError) as e:
+                    # ChunkedEncodingError: the answer was cut short.
                     last_error = e
                     connect_failure = isinstance(
                         e, (requests.ConnectTimeout,)) or _is_connect_error(e)
@@ -323,9 +331,14 @@ class Session(object):
                     kwargs['data'], (bytes, bytearray)):
                 # A sized iterator: Content-Length instead of chunked.
                 kwargs['data'] = SizedIterable(kwargs['data'], data_size)
+        # verify per request: a session-level verify loses against
+        # REQUESTS_CA_BUNDLE in the environment (requests issue #3829).
         resp = self.http.request(method, url, params=params, json=json,
                                  headers=headers, stream=stream,
-                                 timeout=self.timeout, **kwargs)
+                                 timeout=self.timeout,
+                                 verify=self.http.verify, **kwargs)
+        if not stream:
+            _check_complete(resp)
         LOG.debug('Prism response %(m)s %(u)s: %(s)d',
                   {'m': method, 'u': url, 's': resp.status_code})
         return resp
@@ -433,6 +446,29 @@ class Session(object):
 
     def close(self):
         self.http.close()
+
+
+def _check_complete(response):
+    """Raise ChunkedEncodingError when a body is shorter than announced.
+
+    A connection cut after the headers may leave a short body without an
+    exception from the HTTP stack; treat it as the dropped connection it is
+    so that the call is retried (with its NTNX-Request-Id).
+    """
+    announced = response.headers.get('Content-Length')
+    if (not announced or response.headers.get('Content-Encoding') or
+            response.request.method == 'HEAD' or
+            response.status_code in (204, 304)):
+        return
+    try:
+        announced = int(announced)
+    except ValueError:
+        return
+    if len(response.content) < announced:
+        response.close()
+        raise requests.exceptions.ChunkedEncodingError(
+            'response cut short: %d of %d bytes'
+            % (len(response.content), announced))
 
 
 def _is_connect_error(error):

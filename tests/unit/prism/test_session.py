@@ -3,6 +3,7 @@
 import base64
 import io
 import logging
+from unittest import mock
 
 import requests
 
@@ -139,6 +140,40 @@ class RetryTest(base.PrismTestCase):
         self.assertEqual(2, len(posts))
         self.assertEqual(posts[0].headers['NTNX-Request-Id'],
                          posts[1].headers['NTNX-Request-Id'])
+
+    def test_truncated_answer_is_retried_with_same_request_id(self):
+        self.m.post(self.url(paths.VOLUME_GROUPS), [
+            {'status_code': 202, 'text': '{"data": {"ext',
+             'headers': {'Content-Length': '200'}},
+            {'status_code': 202, 'json': base.task_ref()}])
+        self.mock_task(entities=[(paths.REL_VOLUME_GROUP, 'vg-1')])
+        self.m.get(self.url(paths.VOLUME_GROUPS + '/vg-1'),
+                   json={'data': {'extId': 'vg-1'}})
+        self.client.volume_groups.create('vg')
+        posts = self.requests('POST')
+        self.assertEqual(2, len(posts))
+        self.assertEqual(posts[0].headers['NTNX-Request-Id'],
+                         posts[1].headers['NTNX-Request-Id'])
+
+    def test_tls_error_fails_fast(self):
+        self.m.get(self.url(IMG), exc=requests.exceptions.SSLError(
+            'CERTIFICATE_VERIFY_FAILED'))
+        with self.assertRaises(exc.ConnectionFailed) as ctx:
+            self.client.images.get('img-1')
+        self.assertIn('ca_file', str(ctx.exception))
+        self.assertEqual(1, len(self.m.request_history))
+        self.assertEqual([], self.time.sleeps)
+
+    def test_verify_passed_on_every_request(self):
+        # A session-level verify alone loses against REQUESTS_CA_BUNDLE.
+        c = self.make_client(ca_file='/etc/prism-ca.pem')
+        self.m.get(self.url(IMG), json={'data': {}})
+        with mock.patch.dict('os.environ',
+                             {'REQUESTS_CA_BUNDLE': '/etc/other.pem'}):
+            c.images.get('img-1')
+        self.assertEqual('/etc/prism-ca.pem',
+                         self.m.request_history[0].verify)
+        self.assertEqual((10, 120), self.m.request_history[0].timeout)
 
     def test_connection_failed_after_retries(self):
         self.m.get(self.url(IMG), exc=REFUSED)
