@@ -175,3 +175,25 @@ class FileServer(object):
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def sdk_client(module, emulator, download_dir=None):
+    """An official ``ntnx_*_py_client`` ApiClient aimed at the emulator.
+
+    The SDKs take host, port and scheme separately and add the
+    ``/api/<namespace>/v4.x`` paths themselves.
+    """
+    import urllib.parse
+    url = urllib.parse.urlparse(emulator.endpoint)
+    conf = module.Configuration()
+    conf.host = url.hostname
+    conf.port = url.port
+    conf.scheme = url.scheme
+    conf.username = emulator.username
+    conf.password = emulator.password
+    conf.verify_ssl = False
+    conf.max_retry_attempts = 1
+    conf.backoff_factor = 0
+    if download_dir:
+        conf.download_directory = str(download_dir)
+    return module.ApiClient(configuration=conf)
