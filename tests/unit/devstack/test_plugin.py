@@ -1,0 +1,371 @@
+"""The DevStack plugin, run phase by phase under bash against stand-ins of
+the DevStack functions it calls (fake_devstack/functions), checking the
+glance-api.conf, cinder.conf, nova.conf and tempest.conf it leaves key by
+key, and that the nutanix-emulator it starts (the real console script)
+answers on its port with its credentials."""
+
+import os
+import subprocess
+
+import pytest
+import requests
+
+from tests.unit.devstack import harness
+
+SECRET = 'service-secret-1'
+CLUSTERS = '/api/clustermgmt/v4.3/config/clusters'
+
+
+def without_empty_sections(ini):
+    return {name: keys for name, keys in ini.items() if keys}
+
+
+@pytest.fixture
+def node(tmp_path):
+    nodes = []
+
+    def make(**env):
+        n = harness.DevStack(tmp_path / ('node%d' % len(nodes)), **env)
+        nodes.append(n)
+        return n
+
+    yield make
+    for n in nodes:
+        n.kill_leftovers()
+
+
+@pytest.fixture
+def emulator_node(node):
+    """A node stacked in emulator mode (DevStack single-store Glance)."""
+    n = node()
+    n.write_devstack_configs()
+    n.before = {path: harness.parse_ini(path) for path in (
+        n.glance_api_conf, n.cinder_conf, n.nova_conf, n.tempest_conf)}
+    n.result = n.stack()
+    return n
+
+
+def endpoint_of(n):
+    return 'http://127.0.0.1:%s' % n.env['NUTANIX_EMULATOR_PORT']
+
+
+class TestEmulatorMode(object):
+
+    def test_installs_the_package(self, emulator_node):
+        assert 'setup_develop %s' % harness.REPO in emulator_node.calls()
+
+    def test_emulator_runs_as_a_devstack_service(self, emulator_node):
+        n = emulator_node
+        assert 'nutanix-emulator' in n.result.stdout.split(
+            'ENABLED_SERVICES=')[1].strip().split(',')
+        started = [c for c in n.calls()
+                   if c.startswith('run_process nutanix-emulator ')]
+        assert started == [
+            'run_process nutanix-emulator %s/nutanix-emulator --config-file '
+            '%s/nutanix-emulator.conf' % (
+                harness.BIN_DIR, n.env['NUTANIX_EMULATOR_CONF_DIR'])]
+        assert harness.process_alive(n.pid('nutanix-emulator'))
+
+    def test_emulator_config(self, emulator_node):
+        n = emulator_node
+        conf = harness.parse_ini(os.path.join(
+            n.env['NUTANIX_EMULATOR_CONF_DIR'], 'nutanix-emulator.conf'))
+        assert conf == {'emulator': {
+            'listen_host': '127.0.0.1',
+            'listen_port': n.env['NUTANIX_EMULATOR_PORT'],
+            'data_dir': os.path.join(n.data, 'nutanix-emulator'),
+            'task_mode': 'async',
+            'username': 'admin',
+            'password': SECRET,
+        }}
+
+    def test_emulator_answers_with_its_credentials(self, emulator_node):
+        url = endpoint_of(emulator_node) + CLUSTERS
+        ok = requests.get(url, auth=('admin', SECRET), timeout=10)
+        assert ok.status_code == 200
+        clusters = ok.json()['data']
+        assert clusters
+        bad = requests.get(url, auth=('admin', 'wrong'), timeout=10)
+        assert bad.status_code == 401
+
+    def test_glance_multistore(self, emulator_node):
+        n = emulator_node
+        conf = harness.parse_ini(n.glance_api_conf)
+        assert conf['DEFAULT'] == {
+            'debug': 'True',
+            'image_cache_dir': '%s/glance/cache/' % n.data,
+            'enabled_backends': 'nutanix:nutanix',
+            'show_image_direct_url': 'True',
+            'show_multiple_locations': 'True',
+        }
+        assert conf['glance_store'] == {
+            'filesystem_store_datadir': '%s/glance/images/' % n.data,
+            'default_backend': 'nutanix',
+        }
+        assert conf['nutanix'] == {
+            'nutanix_endpoints': endpoint_of(n),
+            'nutanix_username': 'admin',
+            'nutanix_password': SECRET,
+            'nutanix_verify_ssl': 'True',
+            'nutanix_storage_container': 'default-container',
+        }
+        for store in ('os_glance_staging_store', 'os_glance_tasks_store'):
+            assert conf[store] == {
+                'filesystem_store_datadir': '%s/glance/%s/' % (n.data, store)}
+
+    def test_cinder_backend(self, emulator_node):
+        n = emulator_node
+        conf = harness.parse_ini(n.cinder_conf)
+        assert conf['DEFAULT'] == {'debug': 'True',
+                                   'default_volume_type': 'nutanix',
+                                   'enabled_backends': 'nutanix'}
+        assert conf['nutanix'] == {
+            'volume_backend_name': 'nutanix',
+            'volume_driver':
+                'nutanix_openstack.cinder.driver.NutanixVolumeDriver',
+            'nutanix_endpoints': endpoint_of(n),
+            'nutanix_username': 'admin',
+            'nutanix_password': SECRET,
+            'nutanix_verify_ssl': 'True',
+            'nutanix_storage_container': 'default-container',
+        }
+
+    def test_nova_driver(self, emulator_node):
+        n = emulator_node
+        conf = harness.parse_ini(n.nova_conf)
+        assert conf == {
+            'DEFAULT': {'debug': 'True',
+                        'compute_driver': 'nutanix.NutanixDriver'},
+            'glance': {'api_servers': 'http://x/image'},
+            'nutanix': {
+                'endpoints': endpoint_of(n),
+                'username': 'admin',
+                'password': SECRET,
+                'verify_ssl': 'True',
+                'storage_container': 'default-container',
+            },
+        }
+
+    def test_nova_shim_linked_into_editable_nova(self, emulator_node):
+        link = os.path.join(emulator_node.nova_src, 'nova', 'virt',
+                            'nutanix')
+        assert os.path.islink(link)
+        assert os.readlink(link) == os.path.join(harness.REPO, 'nova',
+                                                 'virt', 'nutanix')
+
+    def test_tempest(self, emulator_node):
+        conf = harness.parse_ini(emulator_node.tempest_conf)
+        assert conf['compute-feature-enabled'] == {
+            'rescue': 'False', 'serial_console': 'False',
+            'spice_console': 'False', 'swap_volume': 'False',
+            'attach_encrypted_volume': 'False', 'live_migration': 'False',
+            'block_migration_for_live_migration': 'False',
+            'volume_backed_live_migration': 'False'}
+        assert conf['validation'] == {'run_validation': 'False'}
+        assert conf['volume'] == {'storage_protocol': 'iSCSI',
+                                  'vendor_name': 'Nutanix'}
+        assert conf['volume-feature-enabled'] == {
+            'backup': 'False', 'manage_volume': 'False',
+            'manage_snapshot': 'False'}
+
+    def test_no_credential_in_the_trace(self, emulator_node):
+        # stack.sh runs with xtrace on and logs it all.
+        assert SECRET not in emulator_node.result.stdout
+        assert SECRET not in emulator_node.result.stderr
+
+    def test_unstack_stops_the_emulator_and_restores_configs(
+            self, emulator_node):
+        n = emulator_node
+        pid = n.pid('nutanix-emulator')
+        n.unstack()
+        assert not harness.process_alive(pid)
+        assert n.pid('nutanix-emulator') is None
+        with pytest.raises(requests.ConnectionError):
+            requests.get(endpoint_of(n) + CLUSTERS, timeout=5)
+        for path in (n.glance_api_conf, n.nova_conf, n.tempest_conf):
+            assert without_empty_sections(harness.parse_ini(path)) == \
+                n.before[path], path
+        # enabled_backends is lib/cinder's own, not the plugin's.
+        assert without_empty_sections(harness.parse_ini(n.cinder_conf)) == {
+            'DEFAULT': {'debug': 'True', 'default_volume_type': 'nutanix',
+                        'enabled_backends': 'nutanix'}}
+        # The emulator's data survive unstack (stack.sh restarts it).
+        assert os.path.isdir(os.path.join(n.data, 'nutanix-emulator'))
+
+    def test_restack_after_unstack_keeps_the_data(self, emulator_node):
+        n = emulator_node
+        n.unstack()
+        n.stack()
+        conf = harness.parse_ini(n.nova_conf)
+        assert conf['DEFAULT']['compute_driver'] == 'nutanix.NutanixDriver'
+        ok = requests.get(endpoint_of(n) + CLUSTERS, auth=('admin', SECRET),
+                          timeout=10)
+        assert ok.status_code == 200
+
+    def test_clean_removes_everything(self, emulator_node):
+        n = emulator_node
+        n.clean()
+        assert not os.path.exists(os.path.join(n.data, 'nutanix-emulator'))
+        assert not os.path.exists(n.env['NUTANIX_EMULATOR_CONF_DIR'])
+        assert not os.path.lexists(os.path.join(n.nova_src, 'nova', 'virt',
+                                                'nutanix'))
+        assert not os.path.exists(os.path.join(n.data, 'nutanix-openstack'))
+        assert without_empty_sections(harness.parse_ini(n.nova_conf)) == \
+            n.before[n.nova_conf]
+
+
+class TestGlanceModes(object):
+
+    def test_single_store_adds_the_store_only(self, node):
+        n = node(NUTANIX_GLANCE_MULTISTORE='False')
+        n.write_devstack_configs()
+        n.stack()
+        conf = harness.parse_ini(n.glance_api_conf)
+        assert 'enabled_backends' not in conf['DEFAULT']
+        # default_store only accepts glance_store's in-tree names.
+        assert conf['glance_store'] == {
+            'filesystem_store_datadir': '%s/glance/images/' % n.data,
+            'stores': 'file,http,nutanix',
+            'nutanix_endpoints': endpoint_of(n),
+            'nutanix_username': 'admin',
+            'nutanix_password': SECRET,
+            'nutanix_verify_ssl': 'True',
+            'nutanix_storage_container': 'default-container',
+        }
+        assert 'nutanix' not in conf
+
+    def test_joins_devstack_multistore(self, node):
+        n = node()
+        n.write_devstack_configs(glance_multistore=True)
+        n.stack()
+        conf = harness.parse_ini(n.glance_api_conf)
+        assert conf['DEFAULT']['enabled_backends'] == \
+            'fast:file,nutanix:nutanix'
+        assert conf['glance_store'] == {'default_backend': 'nutanix'}
+        assert conf['fast'] == {
+            'filesystem_store_datadir': '%s/glance/fast/' % n.data}
+        assert conf['nutanix']['nutanix_endpoints'] == endpoint_of(n)
+        n.unstack()
+        conf = harness.parse_ini(n.glance_api_conf)
+        assert conf['DEFAULT']['enabled_backends'] == 'fast:file'
+        assert conf['glance_store'] == {'default_backend': 'fast'}
+
+    def test_not_default_backend_when_asked(self, node):
+        n = node(NUTANIX_GLANCE_DEFAULT_STORE='False',
+                 NUTANIX_GLANCE_STORE_ID='ntnx')
+        n.write_devstack_configs(glance_multistore=True)
+        n.stack()
+        conf = harness.parse_ini(n.glance_api_conf)
+        assert conf['DEFAULT']['enabled_backends'] == 'fast:file,ntnx:nutanix'
+        assert conf['glance_store'] == {'default_backend': 'fast'}
+        assert conf['ntnx']['nutanix_username'] == 'admin'
+
+
+class TestServiceSelection(object):
+
+    def test_extra_cinder_backend_name(self, node):
+        n = node(CINDER_ENABLED_BACKENDS='lvm:lvmdriver-1,nutanix:ntnx-1')
+        n.write_devstack_configs()
+        n.stack()
+        conf = harness.parse_ini(n.cinder_conf)
+        assert conf['DEFAULT']['enabled_backends'] == 'lvmdriver-1,ntnx-1'
+        assert conf['ntnx-1']['volume_backend_name'] == 'ntnx-1'
+        assert conf['ntnx-1']['nutanix_endpoints'] == endpoint_of(n)
+        assert 'lvmdriver-1' not in conf
+
+    def test_nova_and_glance_disabled(self, node):
+        n = node(NUTANIX_ENABLE_NOVA='False', NUTANIX_ENABLE_GLANCE='False')
+        n.write_devstack_configs()
+        before_nova = harness.parse_ini(n.nova_conf)
+        before_glance = harness.parse_ini(n.glance_api_conf)
+        n.stack()
+        assert harness.parse_ini(n.nova_conf) == before_nova
+        assert harness.parse_ini(n.glance_api_conf) == before_glance
+        tempest = harness.parse_ini(n.tempest_conf)
+        assert tempest['compute-feature-enabled'] == {'rescue': 'True'}
+        assert 'validation' not in tempest
+        assert not os.path.lexists(os.path.join(n.nova_src, 'nova', 'virt',
+                                                'nutanix'))
+
+    def test_bad_boolean_is_refused(self, node):
+        n = node(NUTANIX_ENABLE_NOVA='maybe')
+        n.write_devstack_configs()
+        result = n.stack(check=False)
+        assert result.returncode != 0
+        assert 'NUTANIX_ENABLE_NOVA must be true or false' in result.stderr
+
+
+class TestRealClusterMode(object):
+    """The same plugin pointed at a cluster.
+
+    Here the emulator of another node stands in for Prism Central.
+    """
+
+    @pytest.fixture
+    def cluster(self, node):
+        c = node(SERVICE_PASSWORD='cluster-pass-9')
+        c.write_devstack_configs()
+        c.stack()
+        return c
+
+    def test_no_emulator_and_services_point_at_the_cluster(
+            self, node, cluster):
+        endpoint = endpoint_of(cluster)
+        n = node(NUTANIX_ENDPOINTS=endpoint, NUTANIX_USERNAME='admin',
+                 NUTANIX_PASSWORD='cluster-pass-9',
+                 NUTANIX_STORAGE_CONTAINER='SelfServiceContainer',
+                 NUTANIX_CLUSTER='emulated-cluster',
+                 NUTANIX_VERIFY_SSL='False')
+        n.write_devstack_configs()
+        result = n.stack()
+        assert 'nutanix-emulator' not in result.stdout.split(
+            'ENABLED_SERVICES=')[1]
+        assert not [c for c in n.calls() if 'nutanix-emulator' in c]
+        assert n.pid('nutanix-emulator') is None
+        assert not os.path.exists(n.env['NUTANIX_EMULATOR_CONF_DIR'])
+        expected = {
+            'endpoints': endpoint, 'username': 'admin',
+            'password': 'cluster-pass-9', 'verify_ssl': 'False',
+            'cluster': 'emulated-cluster',
+            'storage_container': 'SelfServiceContainer'}
+        assert harness.parse_ini(n.nova_conf)['nutanix'] == expected
+        prefixed = {'nutanix_' + k: v for k, v in expected.items()}
+        cinder = harness.parse_ini(n.cinder_conf)['nutanix']
+        assert {k: v for k, v in cinder.items()
+                if k.startswith('nutanix_')} == prefixed
+        assert harness.parse_ini(n.glance_api_conf)['nutanix'] == prefixed
+        assert 'cluster-pass-9' not in result.stderr
+        n.unstack()
+        # Unstacking this node leaves the cluster alone.
+        assert harness.process_alive(cluster.pid('nutanix-emulator'))
+
+    def test_wrong_credentials_stop_the_stack(self, node, cluster):
+        n = node(NUTANIX_ENDPOINTS=endpoint_of(cluster),
+                 NUTANIX_USERNAME='admin', NUTANIX_PASSWORD='not-it-7')
+        n.write_devstack_configs()
+        result = n.stack(check=False)
+        assert result.returncode != 0
+        assert 'does not answer with the configured credentials' in \
+            result.stderr
+        assert 'not-it-7' not in result.stderr + result.stdout
+        # Nothing was configured with the bad credentials.
+        assert 'nutanix' not in harness.parse_ini(n.nova_conf)
+
+    def test_endpoint_without_credentials_is_refused(self, node):
+        n = node(NUTANIX_ENDPOINTS='https://10.0.0.1:9440')
+        n.write_devstack_configs()
+        result = n.stack(check=False)
+        assert result.returncode != 0
+        assert 'set NUTANIX_USERNAME and NUTANIX_PASSWORD' in result.stderr
+        assert 'setup_develop %s' % harness.REPO not in n.calls()
+
+
+def test_bashate():
+    files = [os.path.join(harness.REPO, 'devstack', f) for f in (
+        'plugin.sh', 'settings', 'override-defaults')]
+    lib = os.path.join(harness.REPO, 'devstack', 'lib')
+    files += sorted(os.path.join(lib, f) for f in os.listdir(lib))
+    result = subprocess.run(
+        [os.path.join(harness.BIN_DIR, 'bashate'), '-i', 'E006', '-e', 'E*']
+        + files, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
