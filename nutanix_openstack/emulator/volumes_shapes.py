@@ -84,7 +84,10 @@ def validate_vg(body, creating):
     _check_enum(features, 'enabledAuthentications', AUTH_TYPES)
     auth = (features.get('enabledAuthentications')
             or body.get('enabledAuthentications'))
-    if auth == 'CHAP':
+    # A GET never returns the secret, so an update may omit it and keep
+    # the stored one (see apply_update); a create must set it.
+    if features.get('targetSecret') is not None or (
+            auth == 'CHAP' and creating):
         _chap_secret(features.get('targetSecret'),
                      'iscsiFeatures.targetSecret')
     if body.get('disks') is not None and not isinstance(body['disks'],
@@ -141,6 +144,11 @@ def apply_update(vg, body):
         if key in body and body[key] is not None:
             vg[key] = copy.deepcopy(body[key])
     features = body.get('iscsiFeatures')
+    if isinstance(features, dict) and features.get(
+            'enabledAuthentications') == 'CHAP' and not (
+            features.get('targetSecret') or vg.get('_targetSecret')):
+        raise BadRequest("CHAP needs iscsiFeatures.targetSecret",
+                         'iscsiFeatures.targetSecret')
     if isinstance(features, dict) and features.get('enabledAuthentications'):
         vg['enabledAuthentications'] = features['enabledAuthentications']
         vg['iscsiFeatures']['enabledAuthentications'] = \
