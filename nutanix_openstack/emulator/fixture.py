@@ -258,14 +258,19 @@ class EmulatorProcess(_EmulatorAttributes):
         self._set_inventory_attributes()
 
     def command(self):
+        # The console script of this interpreter's environment; when the
+        # package is not installed with its scripts, the same entry point
+        # through the interpreter.
+        script = os.path.join(os.path.dirname(sys.executable),
+                              'nutanix-emulator')
+        if os.access(script, os.X_OK):
+            return [script, '--config-file', self.config_file]
         return [sys.executable, '-c',
                 'import sys; from nutanix_openstack.emulator import cmd; '
                 'sys.exit(cmd.main())',
                 '--config-file', self.config_file]
 
     def start(self, timeout=30):
-        # The console script may not be on PATH in every venv: run the
-        # same entry point with this interpreter.
         log = open(self.log_file, 'ab')
         self.proc = subprocess.Popen(self.command(), stdout=log,
                                      stderr=subprocess.STDOUT)

@@ -1,0 +1,33 @@
+"""The EmulatorFixture contract other teams' tests rely on."""
+
+import os
+
+from nutanix_openstack.emulator import fixture as emu_fixture
+
+
+def test_fixture_attributes(emulator):
+    assert emulator.endpoint.startswith('http://127.0.0.1:')
+    assert emulator.username and emulator.password
+    assert emulator.cluster_ext_id and emulator.container_ext_id
+    assert emulator.container_name == 'default-container'
+    assert isinstance(emulator.admin, emu_fixture.AdminClient)
+
+
+def test_prism_client_round_trip(emulator):
+    client = emulator.prism_client()
+    clusters = client.clusters.list_clusters()
+    assert emulator.cluster_ext_id in [c['extId'] for c in clusters]
+    image = client.images.create_for_upload('fixture-image')
+    data = os.urandom(200000)
+    client.images.upload(image['extId'], iter([data]), size=len(data))
+    assert b''.join(client.images.download(image['extId'])) == data
+    assert emulator.admin.read_disk(image['extId'], 0, 16) == data[:16]
+    client.images.delete(image['extId'])
+    assert 'image' not in emulator.admin.inventory()['objects']
+
+
+def test_async_fixture_with_prism_client(async_emulator):
+    async_emulator.admin.set_task_mode('async', delay=0.2)
+    client = async_emulator.prism_client()
+    image = client.images.create_for_upload('async-image')
+    assert image['sizeBytes'] == 0
