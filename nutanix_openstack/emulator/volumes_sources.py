@@ -11,6 +11,7 @@ disk's bytes.
 import threading
 
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator.storage import errors as storage_errors
 
 # Disk-changing work of VMs, volume groups and recovery points runs under
 # this lock: a recovery point clones all its disks while no other of these
@@ -143,9 +144,14 @@ def materialize(disks, disk_ext_id, size, source_id=None):
     unallocated) disk.
     """
     if source_id:
-        src_size = disks.size(source_id)
-        disks.clone(source_id, disk_ext_id,
-                    size_bytes=size if size and size > src_size else None)
+        try:
+            src_size = disks.size(source_id)
+            disks.clone(source_id, disk_ext_id,
+                        size_bytes=size if size and size > src_size else None)
+        except storage_errors.DiskNotFound:
+            # Deleted between the request and its (asynchronous) task.
+            raise errors.NotFound("The data source %s no longer exists."
+                                  % source_id)
     else:
         disks.create(disk_ext_id, size)
 
