@@ -156,17 +156,16 @@ class TestEmulatorMode(object):
     def test_tempest(self, emulator_node):
         conf = harness.parse_ini(emulator_node.tempest_conf)
         assert conf['compute-feature-enabled'] == {
-            'rescue': 'False', 'serial_console': 'False',
-            'spice_console': 'False', 'swap_volume': 'False',
-            'attach_encrypted_volume': 'False', 'live_migration': 'False',
-            'block_migration_for_live_migration': 'False',
-            'volume_backed_live_migration': 'False'}
+            feature: 'False' for feature in (
+                'pause', 'suspend', 'console_output', 'rescue',
+                'interface_attach', 'swap_volume', 'attach_encrypted_volume',
+                'live_migration', 'block_migration_for_live_migration',
+                'volume_backed_live_migration', 'serial_console',
+                'spice_console')}
         assert conf['validation'] == {'run_validation': 'False'}
         assert conf['volume'] == {'storage_protocol': 'iSCSI',
                                   'vendor_name': 'Nutanix'}
-        assert conf['volume-feature-enabled'] == {
-            'backup': 'False', 'manage_volume': 'False',
-            'manage_snapshot': 'False'}
+        assert conf['volume-feature-enabled'] == {'backup': 'False'}
 
     def test_no_credential_in_the_trace(self, emulator_node):
         # stack.sh runs with xtrace on and logs it all.
@@ -369,3 +368,22 @@ def test_bashate():
         [os.path.join(harness.BIN_DIR, 'bashate'), '-i', 'E006', '-e', 'E*']
         + files, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tls_emulator_with_a_trusted_certificate(node):
+    n = node(NUTANIX_EMULATOR_TLS='True')
+    n.write_devstack_configs()
+    n.stack()
+    cert = os.path.join(n.env['NUTANIX_EMULATOR_CONF_DIR'], 'emulator.crt')
+    endpoint = 'https://127.0.0.1:%s' % n.env['NUTANIX_EMULATOR_PORT']
+    nova = harness.parse_ini(n.nova_conf)['nutanix']
+    assert nova['endpoints'] == endpoint
+    assert nova['verify_ssl'] == 'True'
+    assert nova['ca_file'] == cert
+    cinder = harness.parse_ini(n.cinder_conf)['nutanix']
+    assert cinder['nutanix_ca_file'] == cert
+    ok = requests.get(endpoint + CLUSTERS, auth=('admin', SECRET),
+                      verify=cert, timeout=10)
+    assert ok.status_code == 200
+    n.clean()
+    assert not os.path.exists(cert)
