@@ -199,11 +199,13 @@ class ImagesAPI(object):
     def create_from_url(self, name, url, image_type=DISK_IMAGE,
                         description=None, cluster_ext_ids=None,
                         allow_insecure_url=False, wait=True,
-                        progress_callback=None, basic_auth=None):
+                        progress_callback=None, basic_auth=None,
+                        cluster_ext_id=None):
         """POST images with a ``UrlSource``; the server fetches the URL.
 
         ``basic_auth`` is an optional ``(username, password)`` the server
-        uses to fetch the URL (``UrlBasicAuth``).
+        uses to fetch the URL (``UrlBasicAuth``).  ``cluster_ext_id`` is a
+        shorthand for ``cluster_ext_ids=[cluster_ext_id]``.
         """
         source = {'$objectType': 'vmm.v4.content.UrlSource', 'url': url,
                   'shouldAllowInsecureUrl': bool(allow_insecure_url)}
@@ -212,22 +214,25 @@ class ImagesAPI(object):
                 '$objectType': 'vmm.v4.content.UrlBasicAuth',
                 'username': basic_auth[0], 'password': basic_auth[1]}
         return self._create(
-            self._image_body(name, image_type, description, cluster_ext_ids,
+            self._image_body(name, image_type, description,
+                             _clusters(cluster_ext_ids, cluster_ext_id),
                              source), wait, progress_callback)
 
     def create_from_vm_disk(self, name, vm_ext_id, disk_ext_id,
                             image_type=DISK_IMAGE, description=None,
                             cluster_ext_ids=None, wait=True,
-                            progress_callback=None):
+                            progress_callback=None, cluster_ext_id=None):
         """Create an image from a VM disk.
 
         POST images with a ``VmDiskSource`` (copy-on-write on the
-        cluster).
+        cluster).  ``cluster_ext_id`` is a shorthand for
+        ``cluster_ext_ids=[cluster_ext_id]``.
         """
         source = {'$objectType': 'vmm.v4.content.VmDiskSource',
                   'extId': disk_ext_id, 'vmExtId': vm_ext_id}
         return self._create(
-            self._image_body(name, image_type, description, cluster_ext_ids,
+            self._image_body(name, image_type, description,
+                             _clusters(cluster_ext_ids, cluster_ext_id),
                              source), wait, progress_callback)
 
     def create_for_upload(self, name, image_type=DISK_IMAGE,
@@ -418,6 +423,13 @@ class _FileSource(object):
         self._counter.sent = 0
         return self._counter.wrap(
             iter(lambda: self._file.read(self._chunk_size), b''))
+
+
+def _clusters(cluster_ext_ids, cluster_ext_id):
+    ids = list(cluster_ext_ids or [])
+    if cluster_ext_id and cluster_ext_id not in ids:
+        ids.append(cluster_ext_id)
+    return ids
 
 
 def _v3_task_uuid(body):

@@ -64,8 +64,10 @@ class CreateTest(base.PrismTestCase):
     def test_from_vm_disk(self):
         self._created()
         self.client.images.create_from_vm_disk('snap', 'vm-1', 'disk-1',
-                                               image_type='DISK_IMAGE')
+                                               image_type='DISK_IMAGE',
+                                               cluster_ext_id='c-1')
         body = self.requests('POST')[0].json()
+        self.assertEqual(['c-1'], body['clusterLocationExtIds'])
         self.assertEqual({'$objectType': 'vmm.v4.content.VmDiskSource',
                           'extId': 'disk-1', 'vmExtId': 'vm-1'},
                          body['source'])
