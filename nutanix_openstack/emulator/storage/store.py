@@ -96,29 +96,45 @@ class DiskStore(fileio.FileTransferMixin):
         zeros).  Both disks stay writable and never see each other's later
         writes.
         """
-        args.check_id(src_disk_id)
-        args.check_id(new_disk_id)
+        self.clone_group([(src_disk_id, new_disk_id, size_bytes)])
+
+    def clone_group(self, clones):
+        """Several clones at one instant: ``[(src, new, size_bytes)...]``.
+
+        All happen in one metadata transaction, so no write to any source
+        lands between the first clone and the last (a crash-consistent
+        snapshot of several disks, as recovery points need); on error none
+        is made.
+        """
+        for src_disk_id, new_disk_id, _size in clones:
+            args.check_id(src_disk_id)
+            args.check_id(new_disk_id)
         with self._meta.transaction(write=True) as txn:
-            src_head, src_size = txn.disk(src_disk_id)
-            if txn.disk_exists(new_disk_id):
-                raise errors.DiskExists(new_disk_id)
-            size = (src_size if size_bytes is None
-                    else args.check_size(size_bytes))
-            if size < src_size:
-                raise ValueError('a clone of %s must be at least %d bytes, '
-                                 'not %d' % (src_disk_id, src_size, size))
-            if txn.layer_is_empty(src_head):
-                # Nothing to freeze: share what the head sits on.
-                base = txn.parent(src_head)
-            else:
-                base = src_head
-                new_src_head = txn.new_layer(base)
-                txn.add_ref(new_src_head)
-                txn.set_head(src_disk_id, new_src_head)
-                txn.release(base)   # the source disk no longer uses it
-            head = txn.new_layer(base)
-            txn.add_ref(head)
-            txn.insert_disk(new_disk_id, head, size)
+            for src_disk_id, new_disk_id, size_bytes in clones:
+                self._clone_in(txn, src_disk_id, new_disk_id, size_bytes)
+
+    @staticmethod
+    def _clone_in(txn, src_disk_id, new_disk_id, size_bytes):
+        src_head, src_size = txn.disk(src_disk_id)
+        if txn.disk_exists(new_disk_id):
+            raise errors.DiskExists(new_disk_id)
+        size = (src_size if size_bytes is None
+                else args.check_size(size_bytes))
+        if size < src_size:
+            raise ValueError('a clone of %s must be at least %d bytes, '
+                             'not %d' % (src_disk_id, src_size, size))
+        if txn.layer_is_empty(src_head):
+            # Nothing to freeze: share what the head sits on.
+            base = txn.parent(src_head)
+        else:
+            base = src_head
+            new_src_head = txn.new_layer(base)
+            txn.add_ref(new_src_head)
+            txn.set_head(src_disk_id, new_src_head)
+            txn.release(base)   # the source disk no longer uses it
+        head = txn.new_layer(base)
+        txn.add_ref(head)
+        txn.insert_disk(new_disk_id, head, size)
 
     def delete(self, disk_id):
         """Delete a disk; chunks other disks still share stay."""
