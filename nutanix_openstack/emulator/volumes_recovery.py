@@ -2,11 +2,13 @@
 
 A recovery point clones (copy-on-write, metadata only) every disk of every
 VM and volume group it covers into a disk recovery point stored under its
-own extId; all the clones are taken while :data:`volumes_sources.LOCK` is
-held, so no VM/volume-group operation of the emulator changes a disk
-between the first clone and the last.  Restoring creates new VMs and
-volume groups whose disks are clones of the disk recovery points;
-reverting a volume group makes its disks clones of them again.
+own extId.  The clones are one disk-store transaction (``clone_group``),
+taken while :data:`volumes_sources.LOCK` is held: no write to any of the
+disks and no VM/volume-group operation lands between the first clone and
+the last, which makes the recovery point crash-consistent.  Restoring
+creates new VMs and volume groups whose disks are clones of the disk
+recovery points; reverting a volume group makes its disks clones of them
+again.
 
 Each disk recovery point keeps, under the private ``_disk`` key, the disk
 JSON it was taken from (address, container, size) for restore and revert.
@@ -178,14 +180,27 @@ def take(backend, rp_ext_id, name, rp_type, expiration, vm_ext_ids,
                 member['diskRecoveryPoints'].append(drp)
                 plans.append(drp)
             rp['volumeGroupRecoveryPoints'].append(member)
-    created = []
+    clones = [(drp['diskExtId'], drp['diskRecoveryPointExtId'], None)
+              for drp in plans]
+    # One storage transaction for every disk: no write (guest I/O through
+    # the admin API included) lands between the first clone and the last.
+    if hasattr(disks, 'clone_group'):
+        disks.clone_group(clones)
+    else:
+        # A store without group clones (test doubles): one by one, still
+        # under LOCK.
+        made = []
+        try:
+            for src, new, size in clones:
+                disks.clone(src, new, size)
+                made.append(new)
+        except Exception:
+            sources.delete_bytes(disks, made)
+            raise
     try:
-        for drp in plans:
-            disks.clone(drp['diskExtId'], drp['diskRecoveryPointExtId'])
-            created.append(drp['diskRecoveryPointExtId'])
         state.put(sources.KIND_RP, rp_ext_id, rp)
     except Exception:
-        sources.delete_bytes(disks, created)
+        sources.delete_bytes(disks, [c[1] for c in clones])
         raise
     return rp
 
