@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import tempfile
+import urllib.parse
 
 import requests
 
@@ -20,6 +21,17 @@ LOG = logging.getLogger(__name__)
 
 FETCH_BLOCK = 1024 * 1024
 CONVERTIBLE = ('qcow2', 'vmdk', 'vhdx')
+
+
+def safe_url(url):
+    """``url`` without any user:password part, for messages and logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.hostname or ''
+    if parts.port:
+        netloc += ':%d' % parts.port
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def sniff_format(head):
@@ -110,6 +122,7 @@ def fetch_url_into_disk(disks, disk_id, url, basic_auth=None,
     ``checksum`` is a v4 ``ImageSha1Checksum``/``ImageSha256Checksum``
     dict verified against the bytes.  Raises ApiError on any failure.
     """
+    shown = safe_url(url)
     auth = None
     if basic_auth:
         auth = (basic_auth.get('username') or '',
@@ -118,13 +131,13 @@ def fetch_url_into_disk(disks, disk_id, url, basic_auth=None,
         resp = requests.get(url, stream=True, auth=auth,
                             verify=not allow_insecure, timeout=timeout)
     except requests.RequestException as exc:
-        raise errors.ApiError("Could not fetch %s: %s" % (url, exc),
+        raise errors.ApiError("Could not fetch %s: %s" % (shown, exc),
                               status=400, code='VMM-40020',
                               error_group='IMAGE_URL_UNREACHABLE')
     with resp:
         if resp.status_code != 200:
             raise errors.ApiError(
-                "Fetching %s failed with HTTP %d" % (url, resp.status_code),
+                "Fetching %s failed with HTTP %d" % (shown, resp.status_code),
                 status=400, code='VMM-40021',
                 error_group='IMAGE_URL_FETCH_FAILED')
         total = int(resp.headers.get('Content-Length') or 0)
@@ -134,12 +147,12 @@ def fetch_url_into_disk(disks, disk_id, url, basic_auth=None,
         except requests.RequestException as exc:
             raise errors.ApiError(
                 "Fetching %s broke after %d bytes: %s"
-                % (url, hashing.count, exc), status=400, code='VMM-40022',
+                % (shown, hashing.count, exc), status=400, code='VMM-40022',
                 error_group='IMAGE_URL_FETCH_FAILED')
     if total and hashing.count != total:
         raise errors.ApiError(
             "Fetching %s returned %d of %d bytes"
-            % (url, hashing.count, total), status=400, code='VMM-40022',
+            % (shown, hashing.count, total), status=400, code='VMM-40022',
             error_group='IMAGE_URL_FETCH_FAILED')
     if checksum:
         kind = checksum.get('$objectType', '')
@@ -148,6 +161,6 @@ def fetch_url_into_disk(disks, disk_id, url, basic_auth=None,
         if want and want != got:
             raise errors.ApiError(
                 "Checksum mismatch for %s: expected %s, got %s"
-                % (url, want, got), status=400, code='VMM-40023',
+                % (shown, want, got), status=400, code='VMM-40023',
                 error_group='IMAGE_CHECKSUM_MISMATCH')
     return hashing.count

@@ -171,12 +171,16 @@ class TaskManager(object):
             '$objectType': 'prism.v4.config.Task',
         }
         self.state.put(KIND, ext_id, task)
+        # Looked up here, in the request's thread, so that a fault can
+        # match the request path even when the task runs elsewhere.
+        injected = self.fault_hook(operation) if self.fault_hook else None
         mode, delay = self.mode, self.delay
         if mode == 'immediate':
-            self._run(ext_id, operation, fn, 0)
+            self._run(ext_id, operation, fn, 0, injected)
         else:
             thread = threading.Thread(
-                target=self._run, args=(ext_id, operation, fn, delay),
+                target=self._run,
+                args=(ext_id, operation, fn, delay, injected),
                 name='task-%s' % task_uuid(ext_id)[:8], daemon=True)
             with self._lock:
                 self._threads = [t for t in self._threads if t.is_alive()]
@@ -184,7 +188,7 @@ class TaskManager(object):
             thread.start()
         return ext_id
 
-    def _run(self, ext_id, operation, fn, delay):
+    def _run(self, ext_id, operation, fn, delay, injected=None):
         if delay:
             time.sleep(delay)
 
@@ -194,7 +198,6 @@ class TaskManager(object):
         self.state.update(KIND, ext_id, start)
         ctx = TaskContext(self, ext_id)
         try:
-            injected = self.fault_hook(operation) if self.fault_hook else None
             if injected:
                 raise errors.ApiError(injected, status=500,
                                       code='PRISM-50002',

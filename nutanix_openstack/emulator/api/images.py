@@ -124,6 +124,8 @@ def _find_vm_disk(vm_ext_id, disk_ext_id):
 def _public_source(source):
     """The source as stored and shown: never the URL password."""
     source = dict(source)
+    if isinstance(source.get('url'), str):
+        source['url'] = image_import.safe_url(source['url'])
     auth = source.get('basicAuth')
     if isinstance(auth, dict):
         source['basicAuth'] = {k: v for k, v in auth.items()

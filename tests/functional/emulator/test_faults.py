@@ -135,3 +135,15 @@ def test_admin_api_is_never_faulted(api):
     api.emulator.admin.add_fault(path='.*', status=500)
     assert api.emulator.admin.inventory()['objects']
     api.emulator.admin.clear_faults()
+
+
+def test_failing_task_fault_by_path_in_async_mode(async_api):
+    api = async_api
+    api.emulator.admin.add_fault(path='/content/images/', method='DELETE',
+                                 fail_task='locked', times=1)
+    ext_id = api.upload_image(b'q' * 10, name='locked')
+    task = api.wait_task(api.accepted_task(
+        api.delete(helpers.V4_IMAGES + '/' + ext_id)))
+    assert task['status'] == 'FAILED'
+    assert task['errorMessages'][0]['message'] == 'locked'
+    assert api.image(ext_id)['name'] == 'locked'

@@ -53,6 +53,40 @@ def test_v3_upload_chunked(api):
     assert api.image_bytes(ext_id) == data
 
 
+def test_truncated_upload_leaves_image_empty(api):
+    import socket
+    import urllib.parse
+    ext_id = api.create_empty_image('truncated')
+    url = urllib.parse.urlparse(api.endpoint)
+    auth = base64.b64encode(('%s:%s' % (api.emulator.username,
+                                        api.emulator.password)).encode())
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(b'PUT %s/%s/file HTTP/1.1\r\nHost: x\r\n'
+                     b'Authorization: Basic %s\r\n'
+                     b'Content-Type: application/octet-stream\r\n'
+                     b'Content-Length: 1000000\r\n\r\n'
+                     % (helpers.V3_IMAGES.encode(), ext_id.encode(), auth))
+        sock.sendall(b'x' * 5000)
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.makefile('rb').read()
+    assert answer.startswith(b'HTTP/1.1 400')
+    assert api.image(ext_id)['sizeBytes'] == 0
+    assert api.emulator.admin.disk_info(ext_id)['size'] == 0
+    # A complete upload afterwards works.
+    resp = api.upload(ext_id, b'y' * 100)
+    assert resp.status_code == 202
+    assert api.image_bytes(ext_id) == b'y' * 100
+
+
+def test_url_credentials_are_not_stored_or_echoed(api):
+    with helpers.FileServer({}) as files:
+        url = files.url('/nothing').replace(
+            'http://', 'http://user:s3cret@')
+        task = api.create_from_url(url, name='cred')
+    assert task['status'] == 'FAILED'
+    assert 's3cret' not in task['errorMessages'][0]['message']
+
+
 def test_v3_upload_to_unknown_image_is_404(api):
     resp = api.upload(str(uuid.uuid4()), b'abc')
     assert resp.status_code == 404
