@@ -1,7 +1,10 @@
 """Functional tests of the emulator's recovery point API over loopback."""
 
+import struct
+import threading
 import uuid
 
+from nutanix_openstack.emulator import fixture
 from tests.functional.emulator import test_vms_base as base
 from tests.functional.emulator.test_vms_base import DP
 from tests.functional.emulator.test_vms_base import MiB
@@ -212,3 +215,47 @@ class TestRestore(RecoveryPointTestCase):
                     'vmRecoveryPointExtId': str(uuid.uuid4()),
                     'vmOverrideSpec': {'name': 'x'}}]}), 400)
         self.assertEqual(1, len(self.list(VMM + '/vms')))
+
+
+class TestCrashConsistency(base.ApiTestCase):
+
+    def test_snapshot_is_one_instant_across_groups(self):
+        # A "guest" writes counter n to disk A, then to disk B, over and
+        # over: at any instant A == B or A == B + 1.  A recovery point of
+        # both groups must show one such instant, never B ahead of A.
+        vg_a = self.create_vg('a', disks=[{'diskSizeBytes': MiB}])
+        vg_b = self.create_vg('b', disks=[{'diskSizeBytes': MiB}])
+        disk_a = self.vg_disks(vg_a)[0]['extId']
+        disk_b = self.vg_disks(vg_b)[0]['extId']
+        stop = threading.Event()
+        admin = fixture.AdminClient(self.emu.endpoint, self.emu.username,
+                                    self.emu.password)
+
+        def guest():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                data = struct.pack('>Q', n)
+                admin.write_disk(disk_a, 0, data)
+                admin.write_disk(disk_b, 0, data)
+        writer = threading.Thread(target=guest)
+        writer.start()
+        self.addCleanup(writer.join)
+        self.addCleanup(stop.set)
+        pairs = []
+        for _ in range(20):
+            rp = self.snapshot_groups(vg_a, vg_b)
+            a, b = [struct.unpack('>Q', self.emu.admin.read_disk(
+                m['diskRecoveryPoints'][0]['diskRecoveryPointExtId'], 0,
+                8))[0] for m in rp['volumeGroupRecoveryPoints']]
+            pairs.append((a, b))
+        stop.set()
+        for a, b in pairs:
+            self.assertIn(a - b, (0, 1), pairs)
+        self.assertGreater(pairs[-1][0], 0)
+
+    def snapshot_groups(self, *vgs):
+        task = self.run_ok('POST', RPS, {'volumeGroupRecoveryPoints': [
+            {'volumeGroupExtId': vg} for vg in vgs]})
+        rp, _ = self.get('%s/%s' % (RPS, self.created(task, REL_RP)[0]))
+        return rp
