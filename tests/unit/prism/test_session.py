@@ -1,8 +1,10 @@
 """Session wire contract: auth, headers, retries, failover, ETags, paging."""
 
 import base64
+import email.utils
 import io
 import logging
+import time
 from unittest import mock
 
 import requests
@@ -95,6 +97,15 @@ class RetryTest(base.PrismTestCase):
             {'json': {'data': {'extId': 'img-1'}}}])
         self.client.images.get('img-1')
         self.assertEqual([7.0, 30.0], self.time.sleeps)
+
+    def test_retry_after_http_date(self):
+        when = email.utils.formatdate(time.time() + 5, usegmt=True)
+        self.m.get(self.url(IMG), [
+            {'status_code': 503, 'headers': {'Retry-After': when}},
+            {'json': {'data': {}}}])
+        self.client.images.get('img-1')
+        self.assertEqual(1, len(self.time.sleeps))
+        self.assertTrue(3 <= self.time.sleeps[0] <= 5.5, self.time.sleeps)
 
     def test_retries_exhausted_raises_mapped_error(self):
         self.m.get(self.url(IMG), status_code=503,
