@@ -57,7 +57,7 @@ class Backend(object):
     def reset(self):
         """Forget every object and byte; reseed the inventory."""
         with self.reset_lock:
-            self.tasks.wait_idle(timeout=30)
+            self.tasks.cancel_pending(timeout=30)
             self.faults.clear()
             # Every disk goes, whoever (images, VMs, volume groups) made it.
             self.disks.clear()

@@ -185,9 +185,9 @@ class FaultMiddleware(object):
         try:
             for chunk in body_iter:
                 if sent + len(chunk) >= limit:
-                    part = chunk[:limit - sent]
-                    if part:
-                        yield part
+                    # Yielded even when empty: the server sends the status
+                    # line and headers with its first write.
+                    yield chunk[:limit - sent]
                     break
                 sent += len(chunk)
                 yield chunk

@@ -110,6 +110,10 @@ class TaskManager(object):
         self.fault_hook = fault_hook
         self._threads = []
         self._lock = threading.Lock()
+        # Bumped (and _cancelled set) by cancel_pending(): tasks still
+        # waiting out their delay then never start.
+        self._generation = 0
+        self._cancelled = threading.Event()
         self.fail_interrupted()
 
     # -- mode ----------------------------------------------------------------
@@ -178,9 +182,12 @@ class TaskManager(object):
         if mode == 'immediate':
             self._run(ext_id, operation, fn, 0, injected)
         else:
+            with self._lock:
+                generation, cancelled = self._generation, self._cancelled
             thread = threading.Thread(
                 target=self._run,
-                args=(ext_id, operation, fn, delay, injected),
+                args=(ext_id, operation, fn, delay, injected, generation,
+                      cancelled),
                 name='task-%s' % task_uuid(ext_id)[:8], daemon=True)
             with self._lock:
                 self._threads = [t for t in self._threads if t.is_alive()]
@@ -188,9 +195,13 @@ class TaskManager(object):
             thread.start()
         return ext_id
 
-    def _run(self, ext_id, operation, fn, delay, injected=None):
-        if delay:
-            time.sleep(delay)
+    def _run(self, ext_id, operation, fn, delay, injected=None,
+             generation=None, cancelled=None):
+        if delay and cancelled is not None and cancelled.wait(delay):
+            return
+        if generation is not None and generation != self._generation:
+            # An admin reset forgot this task while it waited.
+            return
 
         def start(task):
             task['status'] = 'RUNNING'
@@ -235,6 +246,15 @@ class TaskManager(object):
 
     def get(self, ext_id):
         return self.state.get(KIND, ext_id)
+
+    def cancel_pending(self, timeout=30):
+        """Drop tasks not started yet and wait for running ones (reset)."""
+        with self._lock:
+            self._generation += 1
+            self._cancelled.set()
+        self.wait_idle(timeout)
+        with self._lock:
+            self._cancelled = threading.Event()
 
     def wait_idle(self, timeout=30):
         """Join running task threads (tests, shutdown)."""

@@ -63,3 +63,18 @@ def test_task_mode_switch(api):
     admin.set_task_mode('immediate')
     with pytest.raises(RuntimeError):
         admin.set_task_mode('sometimes')
+
+
+def test_reset_drops_tasks_waiting_to_run(async_api):
+    import time
+    api = async_api
+    admin = api.emulator.admin
+    admin.set_task_mode('async', delay=20)
+    api.post(helpers.V3_IMAGES, request_id=False, json={
+        'spec': {'name': 'late', 'resources': {'image_type': 'DISK_IMAGE'}}})
+    start = time.monotonic()
+    admin.reset()
+    assert time.monotonic() - start < 10
+    time.sleep(0.2)
+    objects = admin.inventory()['objects']
+    assert 'image' not in objects and 'task' not in objects

@@ -147,3 +147,27 @@ def test_failing_task_fault_by_path_in_async_mode(async_api):
     assert task['status'] == 'FAILED'
     assert task['errorMessages'][0]['message'] == 'locked'
     assert api.image(ext_id)['name'] == 'locked'
+
+
+def test_lost_answer_then_retry_with_same_request_id(api):
+    """The write happens, its answer is lost; the retry creates nothing."""
+    source = api.upload_image(b's' * 1000, name='src')
+    body = {'name': 'once', 'type': 'DISK_IMAGE',
+            'source': {'$objectType': 'vmm.v4.content.UrlSource',
+                       'url': api.url('%s/%s/file' % (helpers.V4_IMAGES,
+                                                      source)),
+                       'basicAuth': {'username': api.emulator.username,
+                                     'password': api.emulator.password}}}
+    api.emulator.admin.add_fault(method='POST', path='/content/images$',
+                                 drop_after_bytes=0, times=1)
+    request_id = 'retry-' + source
+    lost = api.post(helpers.V4_IMAGES, request_id=request_id, json=body)
+    # Headers came, then the connection died: no task reference to read.
+    assert lost.status_code == 202 and lost.content == b''
+    retry = api.post(helpers.V4_IMAGES, request_id=request_id, json=body)
+    assert retry.status_code == 202
+    task = api.wait_task(retry.json()['data']['extId'])
+    assert task['status'] == 'SUCCEEDED'
+    found = api.get(helpers.V4_IMAGES,
+                    params={'$filter': "name eq 'once'"}).json()['data']
+    assert len(found) == 1

@@ -110,3 +110,20 @@ def test_fault_hook_fails_task_without_running_it(state):
     assert task['errorMessages'][0]['message'] == 'injected'
     assert manager.get(manager.submit('Good', lambda ctx: None))[
         'status'] == 'SUCCEEDED'
+
+
+def test_cancel_pending_drops_delayed_tasks(state):
+    import time
+    manager = tasks_mod.TaskManager(state, mode='async', delay=30)
+    ran = []
+    manager.submit('Slow', lambda ctx: ran.append(1))
+    start = time.monotonic()
+    manager.cancel_pending(timeout=10)
+    assert time.monotonic() - start < 5
+    assert ran == []
+    # Tasks submitted afterwards run normally.
+    manager.set_mode('async', 0.01)
+    ext_id = manager.submit('Fast', lambda ctx: ran.append(2))
+    manager.wait_idle()
+    assert ran == [2]
+    assert manager.get(ext_id)['status'] == 'SUCCEEDED'
