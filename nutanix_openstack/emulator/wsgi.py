@@ -4,7 +4,9 @@ The configuration file is named by the ``NUTANIX_EMULATOR_CONFIG``
 environment variable (default ``/etc/nutanix-emulator/nutanix-emulator.conf``).
 Several worker processes may share one data directory: state is SQLite
 (WAL) and the disk store is multi-process safe.  Task threads run in the
-worker that accepted the write.
+worker that accepted the write.  Injected faults and the one-upload-per-
+image guard live in each worker's memory: tests that inject faults should
+run a single worker (as ``nutanix-emulator`` does).
 """
 
 import os
