@@ -3,10 +3,10 @@
 import logging
 
 from oslo_concurrency import lockutils
-import requests
 
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import streams
 from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
@@ -24,149 +24,6 @@ def derived_disk_image_name(ext_id):
 def odata_quote(value):
     """A string literal for ``$filter`` (single quotes doubled)."""
     return "'%s'" % str(value).replace("'", "''")
-
-
-class ByteStream(object):
-    """Iterator of the bytes of a streamed download.
-
-    Closes the HTTP response when exhausted, on :meth:`close` or when left
-    early (``with`` block or garbage collection).  A connection dropped in
-    the middle of the body is resumed with a ``Range`` request from the
-    first byte not yet delivered (up to the session's retry count).
-    """
-
-    def __init__(self, session, path, offset, length, chunk_size):
-        self._session = session
-        self._path = path
-        self._offset = offset
-        self._length = length
-        self._chunk_size = chunk_size
-        self._delivered = 0
-        self._resumes = 0
-        self._response = None
-        self._iter = None
-        self._open()
-
-    def _range_header(self):
-        start = self._offset + self._delivered
-        if self._length is not None:
-            return 'bytes=%d-%d' % (start, self._offset + self._length - 1)
-        if start:
-            return 'bytes=%d-' % start
-        return None
-
-    def _open(self):
-        headers = {'Accept': 'application/octet-stream'}
-        rng = self._range_header()
-        if rng:
-            headers['Range'] = rng
-        resp = self._session.request('GET', self._path, headers=headers,
-                                     stream=True)
-        skip = 0
-        if resp.status_code == 200 and rng:
-            # The server ignored Range: drop what we do not want.
-            skip = self._offset + self._delivered
-        self._response = resp
-        self._iter = self._chunks(resp, skip)
-
-    def _chunks(self, resp, skip):
-        # urllib3 1.x does not enforce Content-Length: a connection closed
-        # early ends the body silently.  Count the bytes and report a short
-        # body as a broken connection, so that it is resumed (or fails).
-        expected = resp.headers.get('Content-Length')
-        if resp.headers.get('Content-Encoding'):
-            expected = None
-        received = 0
-        for chunk in resp.iter_content(self._chunk_size):
-            received += len(chunk)
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk = chunk[skip:]
-                skip = 0
-            yield chunk
-        if expected is not None and received < int(expected):
-            raise requests.exceptions.ChunkedEncodingError(
-                'response body ended after %d of %s bytes'
-                % (received, expected))
-
-    @property
-    def headers(self):
-        return self._response.headers if self._response is not None else {}
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self._iter is None:
-            raise StopIteration
-        while True:
-            if (self._length is not None and
-                    self._delivered >= self._length):
-                self.close()
-                raise StopIteration
-            try:
-                chunk = next(self._iter)
-            except StopIteration:
-                self.close()
-                raise
-            except (requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ConnectionError) as e:
-                self._response.close()
-                if self._resumes >= self._session.retries:
-                    self.close()
-                    raise exc.ConnectionFailed(
-                        'download of %s broke after %d bytes: %s'
-                        % (self._path, self._delivered, e))
-                self._resumes += 1
-                LOG.info('Download of %(p)s broke after %(n)d bytes, '
-                         'resuming with a Range request: %(e)s',
-                         {'p': self._path, 'n': self._delivered, 'e': e})
-                self._open()
-                continue
-            if self._length is not None:
-                chunk = chunk[:self._length - self._delivered]
-            self._delivered += len(chunk)
-            return chunk
-
-    def close(self):
-        if self._response is not None:
-            self._response.close()
-        self._iter = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-
-class _Counting(object):
-    """Counts the bytes an upload source yields, for progress reports."""
-
-    def __init__(self, source, size, callback):
-        self.source = source
-        self.size = size
-        self.callback = callback
-        self.sent = 0
-
-    def wrap(self, iterable):
-        last = None
-        for chunk in iterable:
-            self.sent += len(chunk)
-            if self.callback and self.size:
-                pct = min(99, self.sent * 100 // self.size)
-                if pct != last:
-                    last = pct
-                    self.callback(pct)
-            yield chunk
 
 
 class ImagesAPI(object):
@@ -278,9 +135,9 @@ class ImagesAPI(object):
         started raises ``UploadNotRetryable``), a seekable file object or a
         callable returning a fresh iterator (both retried on failure).
         """
-        counter = _Counting(data_iter, size, progress_callback)
+        counter = streams.CountingSource(data_iter, size, progress_callback)
         if hasattr(data_iter, 'seek') and hasattr(data_iter, 'read'):
-            source = _FileSource(data_iter, self.chunk_size, counter)
+            source = streams.FileSource(data_iter, self.chunk_size, counter)
         elif callable(data_iter):
             source = (lambda: counter.wrap(data_iter()))
         else:
@@ -398,31 +255,16 @@ class ImagesAPI(object):
 
         GET ``/content/images/{extId}/file`` with a Range header when
         offset/length ask for part of it; returns an iterator of bytes
-        (a :class:`ByteStream`: close it when leaving early).
+        (a :class:`~nutanix_openstack.prism.streams.ByteStream`: close it
+        when leaving early).
         """
         if offset < 0 or (length is not None and length < 0):
             raise ValueError('offset and length must not be negative')
         path = '%s/%s/file' % (paths.IMAGES, ext_id)
         if length == 0:
             return iter(())
-        return ByteStream(self._session, path, offset, length,
-                          chunk_size or self.chunk_size)
-
-
-class _FileSource(object):
-    """A seekable file as a re-readable upload source."""
-
-    def __init__(self, fileobj, chunk_size, counter):
-        self._file = fileobj
-        self._start = fileobj.tell()
-        self._chunk_size = chunk_size
-        self._counter = counter
-
-    def __call__(self):
-        self._file.seek(self._start)
-        self._counter.sent = 0
-        return self._counter.wrap(
-            iter(lambda: self._file.read(self._chunk_size), b''))
+        return streams.ByteStream(self._session, path, offset, length,
+                                  chunk_size or self.chunk_size)
 
 
 def _clusters(cluster_ext_ids, cluster_ext_id):

@@ -26,6 +26,7 @@ import requests
 
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import streams
 
 LOG = logging.getLogger(__name__)
 
@@ -66,72 +67,6 @@ def normalize_endpoint(endpoint):
     if port is None:
         netloc = '%s:%d' % (netloc, DEFAULT_PORT)
     return '%s://%s%s' % (parts.scheme, netloc, parts.path.rstrip('/'))
-
-
-class ReplayableBody(object):
-    """Wraps a request body and tells whether it can be sent again.
-
-    ``data`` may be bytes, a seekable file object, a callable returning a
-    fresh iterator of bytes (re-readable), or any iterator of bytes
-    (one-shot: once consumed it cannot be sent again).
-    """
-
-    def __init__(self, data):
-        self._data = data
-        self._start = None
-        self.consumed = False
-        if hasattr(data, 'seek') and hasattr(data, 'tell'):
-            try:
-                self._start = data.tell()
-            except (OSError, ValueError):
-                self._start = None
-
-    @property
-    def replayable(self):
-        d = self._data
-        return (d is None or isinstance(d, (bytes, bytearray)) or
-                self._start is not None or callable(d) or not self.consumed)
-
-    def body(self):
-        """The object to hand to requests for one attempt."""
-        d = self._data
-        if d is None or isinstance(d, (bytes, bytearray)):
-            return d
-        if self._start is not None:
-            d.seek(self._start)
-            return self._iterate(iter(lambda: d.read(1024 * 1024), b''))
-        if callable(d):
-            return self._iterate(d())
-        if self.consumed:
-            raise exc.UploadNotRetryable(
-                'the upload source is a one-shot iterator that was already '
-                'consumed; it cannot be sent again')
-        return self._iterate(d)
-
-    def _iterate(self, it):
-        self.consumed = True
-        for chunk in it:
-            if chunk:
-                yield chunk
-
-
-class SizedIterable(object):
-    """An iterator with a known length.
-
-    An iterator with a known length, so that requests sends a
-    Content-Length header and streams the chunks without chunked
-    encoding.
-    """
-
-    def __init__(self, iterable, size):
-        self._iterable = iterable
-        self._size = size
-
-    def __len__(self):
-        return self._size
-
-    def __iter__(self):
-        return iter(self._iterable)
 
 
 class Session(object):
@@ -245,7 +180,7 @@ class Session(object):
         if write:
             hdrs.setdefault('NTNX-Request-Id', str(uuid.uuid4()))
         request_id = hdrs.get('NTNX-Request-Id')
-        body = ReplayableBody(data) if data is not None else None
+        body = streams.ReplayableBody(data) if data is not None else None
         attempt = 0
         last_error = None
         while True:
@@ -330,7 +265,8 @@ class Session(object):
             if data_size is not None and not isinstance(
                     kwargs['data'], (bytes, bytearray)):
                 # A sized iterator: Content-Length instead of chunked.
-                kwargs['data'] = SizedIterable(kwargs['data'], data_size)
+                kwargs['data'] = streams.SizedIterable(kwargs['data'],
+                                                       data_size)
         # verify per request: a session-level verify loses against
         # REQUESTS_CA_BUNDLE in the environment (requests issue #3829).
         resp = self.http.request(method, url, params=params, json=json,
