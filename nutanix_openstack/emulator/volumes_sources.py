@@ -113,9 +113,18 @@ def resolve_source(backend, source):
             raise errors.NotFound("Disk recovery point %s not found."
                                   % ext_id)
     elif kind == 'image':
+        # The image service records an image once its import is done (an
+        # uploaded one has sizeBytes 0 until its bytes are in): the bytes
+        # of an image still importing are not cloneable yet.
         image = state.get(KIND_IMAGE, ext_id)
-        if image is None and not backend.disks.exists(ext_id):
-            raise errors.NotFound("Image %s not found." % ext_id)
+        if image is None:
+            raise errors.NotFound("Image %s not found." % ext_id,
+                                  code='VMM-40404',
+                                  error_group='IMAGE_NOT_FOUND')
+        if not image.get('sizeBytes'):
+            raise errors.Conflict("Image %s has no data yet." % ext_id,
+                                  code='VMM-40901',
+                                  error_group='IMAGE_NOT_READY')
     else:
         raise errors.BadRequest("Unsupported data source %s" % kind)
     if not backend.disks.exists(ext_id):

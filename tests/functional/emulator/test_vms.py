@@ -63,6 +63,17 @@ class TestVmCreate(base.ApiTestCase):
         self.assertEqual({}, {k: v for k, v in self.emu.admin.inventory()[
             'objects'].items() if k in ('vm',) and v})
 
+    def test_image_without_data_is_not_cloneable(self):
+        image = str(uuid.uuid4())
+        resp = self.call('POST', '/api/nutanix/v3/images', {
+            'spec': {'name': 'empty', 'resources': {}},
+            'metadata': {'kind': 'image', 'uuid': image}})
+        self.assertEqual(202, resp.status_code, resp.text)
+        resp = self.call('POST', VMM + '/vms', self.vm_body(disks=[
+            base.vm_disk(size=MiB, source=base.image_ref(image))]))
+        self.assert_error(resp, 409, 'VMM-40901')
+        self.assertEqual([], self.list(VMM + '/vms'))
+
     def test_config_is_stored_and_cloud_init_kept_as_sent(self):
         user_data = 'I2Nsb3VkLWNvbmZpZwpwYXNzd29yZDogeAo='
         gc = {'config': {
