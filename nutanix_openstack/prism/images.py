@@ -40,8 +40,9 @@ class ImagesAPI(object):
         resp = self._session.post(paths.IMAGES, body)
         if not wait:
             return {'extId': tasks_mod.task_ext_id(resp)}
-        task = self._tasks.run(resp, progress_callback=progress_callback)
-        return self.get(tasks_mod.created_ext_id(task, paths.REL_IMAGE))
+        return self.get(self._tasks.run_create(
+            resp, paths.REL_IMAGE, self.delete,
+            progress_callback=progress_callback))
 
     @staticmethod
     def _image_body(name, image_type, description, cluster_ext_ids, source):

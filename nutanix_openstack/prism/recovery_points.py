@@ -86,9 +86,8 @@ class RecoveryPointsAPI(object):
         resp = self._session.post(paths.RECOVERY_POINTS, body)
         if not wait:
             return {'extId': tasks_mod.task_ext_id(resp)}
-        task = self._tasks.run(resp)
-        return self.get(tasks_mod.created_ext_id(task,
-                                                 paths.REL_RECOVERY_POINT))
+        return self.get(self._tasks.run_create(
+            resp, paths.REL_RECOVERY_POINT, self.delete))
 
     def get(self, ext_id):
         return self._session.get_data('%s/%s' % (paths.RECOVERY_POINTS,

@@ -148,3 +148,28 @@ class TasksAPI(object):
             return {'extId': ext_id}
         return self.wait(ext_id, timeout=timeout,
                          progress_callback=progress_callback)
+
+    def run_create(self, write_response, rel, delete,
+                   progress_callback=None):
+        """Wait for a create task; return the extId of what it created.
+
+        When the task fails after the entity was registered (it is listed
+        in ``entitiesAffected``), ``delete(ext_id)`` removes it so that a
+        failed create leaves nothing behind; the TaskFailed is re-raised.
+        """
+        try:
+            task = self.run(write_response,
+                            progress_callback=progress_callback)
+        except exc.TaskFailed as failure:
+            for entity in affected(failure.task, rel):
+                try:
+                    delete(entity['extId'])
+                except exc.NotFound:
+                    pass
+                except exc.PrismError as e:
+                    LOG.warning('Could not remove %(rel)s %(id)s left by '
+                                'failed task %(task)s: %(e)s',
+                                {'rel': rel, 'id': entity['extId'],
+                                 'task': failure.task_ext_id, 'e': e})
+            raise
+        return created_ext_id(task, rel)

@@ -200,8 +200,8 @@ class VmsAPI(object):
         resp = self._session.post(paths.VMS, body)
         if not wait:
             return {'extId': tasks_mod.task_ext_id(resp)}
-        task = self._tasks.run(resp)
-        return self.get(tasks_mod.created_ext_id(task, paths.REL_VM))
+        return self.get(self._tasks.run_create(resp, paths.REL_VM,
+                                               self.delete))
 
     def get(self, ext_id):
         return self._session.get_data(self._path(ext_id))

@@ -97,8 +97,8 @@ class VolumeGroupsAPI(object):
             if disks:
                 raise ValueError('disks need wait=True')
             return {'extId': tasks_mod.task_ext_id(resp)}
-        task = self._tasks.run(resp)
-        vg_ext_id = tasks_mod.created_ext_id(task, paths.REL_VOLUME_GROUP)
+        vg_ext_id = self._tasks.run_create(resp, paths.REL_VOLUME_GROUP,
+                                           self.delete)
         try:
             for disk in disks:
                 self.add_disk(vg_ext_id, disk)

@@ -91,6 +91,24 @@ class CreateTest(base.PrismTestCase):
             {'message': 'URL unreachable', 'code': 'VMM-1'}])
         self.assertRaises(exc.TaskFailed, self.client.images.create_from_url,
                           'n', 'http://u')
+        self.assertEqual([], self.requests('DELETE'))
+
+    def test_failed_task_removes_the_half_made_image(self):
+        self.m.post(self.url(paths.IMAGES), status_code=202,
+                    json=base.task_ref())
+        self.mock_task(status='FAILED',
+                       entities=[(paths.REL_IMAGE, 'img-9')],
+                       errorMessages=[{'message': 'fetch failed'}])
+        self.m.get(self.url(paths.IMAGES + '/img-9'), json={'data': {}},
+                   headers={'ETag': 'e'})
+        self.m.delete(self.url(paths.IMAGES + '/img-9'), status_code=202,
+                      json=base.task_ref('ZXJnb24=:del'))
+        self.m.get(self.url(paths.TASKS + '/ZXJnb24=:del'),
+                   json=base.task('ZXJnb24=:del'))
+        with self.assertRaises(exc.TaskFailed) as ctx:
+            self.client.images.create_from_url('n', 'http://u')
+        self.assertIn('fetch failed', str(ctx.exception))
+        self.assertEqual(1, len(self.requests('DELETE')))
 
 
 class UploadTest(base.PrismTestCase):
