@@ -1,0 +1,386 @@
+"""Nova compute driver for Nutanix AHV over the v4 REST API.
+
+``compute_driver = nutanix.NutanixDriver`` (through the ``nova.virt.nutanix``
+shim).  One nova-compute manages one cluster as one compute node, as the
+VMware driver manages a vCenter cluster: placing VMs on AHV hosts is the
+cluster's job.  The driver keeps no state of its own; every answer comes
+from the cluster, so a nova-compute started elsewhere for the same cluster
+takes over with nothing lost.
+
+This module is a thin facade: each method delegates to vmops, volumeops,
+snapshotops, hostops or imagecache, and backend errors become Nova
+exceptions here, at one boundary.
+"""
+
+import functools
+import inspect
+
+from oslo_log import log as logging
+
+from nova import conf as nova_conf
+from nova import exception
+from nova.i18n import _
+from nova.image import glance
+from nova.virt import driver
+
+from nutanix_openstack.nova import conf as nutanix_conf
+from nutanix_openstack.nova import hostops
+from nutanix_openstack.nova import imagecache
+from nutanix_openstack.nova import snapshotops
+from nutanix_openstack.nova import vmops
+from nutanix_openstack.nova import volumeops
+from nutanix_openstack.prism import client as prism_client
+from nutanix_openstack.prism import exceptions as prism_exc
+
+CONF = nova_conf.CONF
+LOG = logging.getLogger(__name__)
+
+NOT_ON_AHV = _('The Nutanix v4 API has no %s operation for AHV VMs')
+
+
+class NutanixBackendError(exception.NovaException):
+    msg_fmt = _('Nutanix cluster request failed: %(reason)s')
+
+
+def _boundary(f):
+    """Turn client errors into the Nova exceptions the compute manager handles.
+
+    a missing VM becomes InstanceNotFound for the instance the method was
+    called for.
+    """
+    sig = inspect.signature(f)
+
+    @functools.wraps(f)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return f(self, *args, **kwargs)
+        except prism_exc.NotFound as e:
+            bound = sig.bind_partial(self, *args, **kwargs).arguments
+            instance = bound.get('instance')
+            if instance is not None:
+                raise exception.InstanceNotFound(
+                    instance_id=instance.uuid) from e
+            raise NutanixBackendError(reason=str(e)) from e
+        except prism_exc.ConnectionFailed as e:
+            raise exception.HypervisorUnavailable(host=CONF.host) from e
+        except prism_exc.PrismError as e:
+            raise NutanixBackendError(reason=str(e)) from e
+    return wrapper
+
+
+class NutanixDriver(driver.ComputeDriver):
+    """Instances as AHV VMs of one Nutanix cluster."""
+
+    capabilities = dict(
+        driver.ComputeDriver.capabilities,
+        has_imagecache=False,
+        supports_evacuate=False,
+        # One node: a cold migration "to the same host" is the only kind,
+        # and a resize keeps the VM where the cluster put it.
+        supports_migrate_to_same_host=True,
+        supports_attach_interface=False,
+        supports_device_tagging=False,
+        supports_multiattach=False,
+        supports_extend_volume=True,
+        supports_trusted_certs=False,
+        supports_image_type_raw=True,
+        supports_image_type_qcow2=True,
+        supports_image_type_iso=True,
+        supports_image_type_vmdk=False,
+        supports_image_type_vhdx=False,
+    )
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi)
+        nutanix_conf.register_opts(CONF)
+        self._conf = CONF[nutanix_conf.GROUP]
+        missing = [name for name in ('endpoints', 'username', 'password',
+                                     'storage_container')
+                   if not self._conf[name]]
+        if missing:
+            raise exception.InvalidConfiguration(
+                _('[nutanix] %s must be set for the Nutanix driver')
+                % ', '.join(missing))
+        self._client = prism_client.PrismClient.from_conf(self._conf)
+        self._image_api = glance.API()
+        self._ops = None
+
+    # -- wiring: the cluster and container are resolved once, lazily, so
+    # that constructing the driver never needs the backend. --
+
+    @property
+    def ops(self):
+        if self._ops is None:
+            try:
+                cluster_ext_id = self._client.cluster_ext_id()
+                self._ops = _Ops(self._client, self._conf, self._image_api,
+                                 cluster_ext_id)
+            except (prism_exc.ConfigurationError, prism_exc.NotFound) as e:
+                raise exception.InvalidConfiguration(
+                    _('[nutanix] cluster/storage_container: %s') % e)
+        return self._ops
+
+    # -- service --
+
+    @_boundary
+    def init_host(self, host):
+        """Resolve and check the cluster and storage container.
+
+        Resolves and checks the cluster and the storage container
+        (clusters.list_clusters, clusters.list_storage_containers).
+        """
+        LOG.info('Nutanix driver managing cluster %(c)s, container %(s)s',
+                 {'c': self.ops.cluster_ext_id,
+                  's': self.ops.container_ext_id})
+
+    def cleanup_host(self, host):
+        pass
+
+    @_boundary
+    def get_available_nodes(self, refresh=False):
+        """The one node: the cluster's name (clusters.get_cluster)."""
+        return [self.ops.host.nodename()]
+
+    @_boundary
+    def get_available_resource(self, nodename):
+        """clusters.list_hosts, clusters.container_capacity, vms.list."""
+        return self.ops.host.get_available_resource(nodename)
+
+    @_boundary
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        """VCPU/MEMORY_MB/DISK_GB inventory of the cluster (see hostops)."""
+        inv = provider_tree.data(nodename).inventory
+        ratios = self._get_allocation_ratios(inv)
+        provider_tree.update_inventory(nodename,
+                                       self.ops.host.inventory(ratios))
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip
+
+    def node_is_available(self, nodename):
+        return nodename in self.get_available_nodes()
+
+    # -- instances --
+
+    @_boundary
+    def list_instances(self):
+        """Names of the instance VMs of the cluster (vms.list)."""
+        return self.ops.vm.list_instances()
+
+    @_boundary
+    def list_instance_uuids(self):
+        """UUIDs of the instance VMs of the cluster (vms.list)."""
+        return self.ops.vm.list_instance_uuids()
+
+    @_boundary
+    def instance_exists(self, instance):
+        """vms.list by name."""
+        return self.ops.vm.find_vm(instance) is not None
+
+    @_boundary
+    def get_info(self, instance, use_cache=True):
+        """Return the VM's power state as the cluster reports it.
+
+        Power state of the VM as the cluster reports it (vms.list, vms.get), so
+        HA restarts and power changes made in Prism reach Nova's power-state
+        sync.
+        """
+        return self.ops.vm.get_info(instance)
+
+    @_boundary
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        """Create the instance VM and power it on.
+
+        Root disk cloned from the image (images.get/list, or create_for_upload
+        + upload once per image; ensure_disk_image), vms.create with
+        ephemeral/swap disks and cloud-init, volume_groups.attach_vm for
+        volumes, vms.power_on.  A failure deletes the VM and its disks
+        (vms.delete).
+        """
+        self.ops.vm.spawn(context, instance, image_meta, admin_password,
+                          block_device_info, power_on=power_on)
+
+    @_boundary
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        """Delete the instance VM and its disks.
+
+        volume_groups.detach_vm for each attached group, vms.power_off,
+        vms.delete (the VM's own disks go with it).  Idempotent.
+        """
+        self.ops.vm.destroy(instance)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        # destroy() removed everything: nothing lives on the compute host.
+        pass
+
+    @_boundary
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        """SOFT.
+
+        vms.reboot (ACPI), vms.reset if refused; HARD: vms.reset; a stopped VM:
+        vms.power_on.
+        """
+        self.ops.vm.reboot(instance, reboot_type)
+
+    @_boundary
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        """vms.shutdown and wait up to ``timeout``, then vms.power_off."""
+        self.ops.vm.power_off(instance, timeout, retry_interval)
+
+    @_boundary
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        """vms.power_on."""
+        self.ops.vm.power_on(instance)
+
+    @_boundary
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        """vms.power_on (Nova calls this for instances that should run)."""
+        self.ops.vm.power_on(instance)
+
+    def pause(self, instance):
+        """Not supported: AHV's v4 API has no pause (freeze in memory)."""
+        raise NotImplementedError(NOT_ON_AHV % 'pause')
+
+    def unpause(self, instance):
+        """Not supported: see pause."""
+        raise NotImplementedError(NOT_ON_AHV % 'unpause')
+
+    def suspend(self, context, instance):
+        """Not supported: AHV's v4 API has no suspend (save to disk)."""
+        raise NotImplementedError(NOT_ON_AHV % 'suspend')
+
+    def resume(self, context, instance, network_info, block_device_info=None,
+               share_info=None):
+        """Not supported: see suspend."""
+        raise NotImplementedError(NOT_ON_AHV % 'resume')
+
+    # -- resize on the one node --
+
+    @_boundary
+    def migrate_disk_and_power_off(self, context, instance, dest,
+                                   flavor, network_info,
+                                   block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        """Checks the root disk does not shrink; vms.shutdown/power_off."""
+        return self.ops.vm.migrate_disk_and_power_off(
+            instance, flavor, timeout, retry_interval)
+
+    @_boundary
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True):
+        """Give the VM the new flavor.
+
+        vms.update (vCPUs, memory), vms.resize_disk, vms.power_on.
+        """
+        self.ops.vm.finish_migration(instance, resize_instance, power_on)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        # Same VM before and after: nothing to clean up.
+        pass
+
+    @_boundary
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True):
+        """vms.update back to the old flavor, vms.power_on."""
+        self.ops.vm.finish_revert_migration(instance, power_on)
+
+    # -- snapshots --
+
+    @_boundary
+    def snapshot(self, context, instance, image_id, update_task_state):
+        """images.create_from_vm_disk of the root disk.
+
+        the Glance image gets its nutanix:// location (or, when Glance refuses
+        it, the bytes of images.download).
+        """
+        vm = snapshotops.vm_for_snapshot(self.ops.vm, instance)
+        self.ops.snapshot.snapshot(context, instance, vm, image_id,
+                                   update_task_state)
+
+    # -- volumes --
+
+    def get_volume_connector(self, instance):
+        """What Cinder's nutanix driver needs.
+
+        nothing host-side, since the volume group is attached to the VM inside
+        the cluster.
+        """
+        return {
+            'ip': CONF.my_block_storage_ip,
+            'host': CONF.host,
+            'initiator': None,
+            'multipath': False,
+            'platform': 'x86_64',
+            'os_type': 'linux',
+        }
+
+    @_boundary
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        """volume_groups.attach_vm of the volume's group."""
+        volumeops.volume_group_of(connection_info)
+        vm = self.ops.vm.get_vm(instance)
+        self.ops.volume.attach(connection_info, vm['extId'], instance)
+
+    @_boundary
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        """volume_groups.detach_vm of the volume's group."""
+        volumeops.volume_group_of(connection_info)
+        vm = self.ops.vm.find_vm(instance)
+        if vm is None:
+            LOG.info('VM gone: volume already detached', instance=instance)
+            return
+        self.ops.volume.detach(connection_info, vm['extId'], instance)
+
+    @_boundary
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        """The guest sees the grown volume-group disk by itself.
+
+        returns its size (volume_groups.list_disks).
+        """
+        self.ops.vm.get_vm(instance)
+        return self.ops.volume.volume_size(connection_info)
+
+    # -- consoles --
+
+    @_boundary
+    def get_vnc_console(self, context, instance):
+        """vms.console_token; host/port of the cluster's console proxy."""
+        return self.ops.vm.get_vnc_console(instance)
+
+    def get_console_output(self, context, instance):
+        """Not supported: the v4 API has no console log of a VM."""
+        raise NotImplementedError(NOT_ON_AHV % 'console log')
+
+
+class _Ops(object):
+    """The ops objects for one resolved cluster and container."""
+
+    def __init__(self, client, conf, image_api, cluster_ext_id):
+        self.cluster_ext_id = cluster_ext_id
+        container = client.clusters.find_storage_container(
+            conf.storage_container, cluster_ext_id=cluster_ext_id)
+        self.container_ext_id = container['extId']
+        self.volume = volumeops.VolumeOps(client)
+        self.images = imagecache.ImageCache(
+            client, image_api, cluster_ext_id, conf.image_cache_prefix)
+        self.vm = vmops.VMOps(client, conf, cluster_ext_id,
+                              self.container_ext_id, self.images,
+                              self.volume)
+        self.snapshot = snapshotops.SnapshotOps(
+            client, image_api, cluster_ext_id, conf.direct_snapshot)
+        self.host = hostops.HostOps(client, cluster_ext_id,
+                                    self.container_ext_id)

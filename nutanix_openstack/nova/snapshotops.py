@@ -1,0 +1,135 @@
+"""Instance snapshots as backend images, registered in Glance by location.
+
+The cluster makes a new image from the VM's root disk (copy-on-write,
+crash-consistent, the VM keeps running) and Glance gets the image's
+``nutanix://<cluster>/<image>`` location: no byte goes through
+nova-compute and nothing is flattened.  When Glance refuses the location
+(no nutanix store, ``show_multiple_locations`` off...), the image's bytes
+are streamed into Glance instead and the backend image is removed.
+"""
+
+from oslo_log import log as logging
+
+from nova.compute import task_states
+from nova import exception
+
+from nutanix_openstack.nova import imagecache
+from nutanix_openstack.nova import utils
+
+LOG = logging.getLogger(__name__)
+
+
+class _IterReader(object):
+    """File-like reader over an iterator of byte chunks.
+
+    File-like ``read()`` over an iterator of byte chunks, so that the Glance
+    client can stream the upload without holding it in memory.
+    """
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buf = b''
+
+    def read(self, size=-1):
+        while size is None or size < 0 or len(self._buf) < size:
+            try:
+                self._buf += next(self._chunks)
+            except StopIteration:
+                break
+        if size is None or size < 0:
+            data, self._buf = self._buf, b''
+        else:
+            data, self._buf = self._buf[:size], self._buf[size:]
+        return data
+
+    def __iter__(self):
+        if self._buf:
+            yield self._buf
+            self._buf = b''
+        yield from self._chunks
+
+
+class SnapshotOps(object):
+
+    def __init__(self, client, image_api, cluster_ext_id, direct_snapshot):
+        self._client = client
+        self._image_api = image_api
+        self._cluster_ext_id = cluster_ext_id
+        self._direct = direct_snapshot
+
+    def snapshot(self, context, instance, vm, image_id, update_task_state):
+        """Snapshot the root disk into a Glance image.
+
+        images.create_from_vm_disk of the root disk, then the Glance image gets
+        its location (image API update); fallback: images.download streamed
+        into Glance, images.delete.
+        """
+        root = utils.root_disk(vm)
+        if root is None:
+            raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        glance_image = self._image_api.get(context, image_id)
+        image = self._client.images.create_from_vm_disk(
+            'snapshot-%s' % image_id, vm['extId'], root['extId'],
+            description='Nova snapshot %s of instance %s'
+            % (image_id, instance.uuid),
+            cluster_ext_id=self._cluster_ext_id)
+        ext_id = image['extId']
+        update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                          expected_state=task_states.IMAGE_PENDING_UPLOAD)
+        metadata = {
+            'name': glance_image.get('name'),
+            'disk_format': 'raw',
+            'container_format': 'bare',
+            'status': 'active',
+            'properties': {'image_location': 'snapshot',
+                           'image_state': 'available',
+                           'owner_id': instance.project_id},
+        }
+        try:
+            if self._direct and self._register_location(
+                    context, image_id, ext_id, metadata):
+                return
+            self._stream(context, image_id, ext_id, metadata)
+        except Exception:
+            with utils.ignore_backend_errors('removing image %s' % ext_id):
+                self._client.images.delete(ext_id)
+            raise
+        with utils.ignore_backend_errors('removing image %s' % ext_id):
+            # Glance holds the bytes now; the backend copy has no user.
+            self._client.images.delete(ext_id)
+
+    def _register_location(self, context, image_id, ext_id, metadata):
+        meta = dict(metadata, location=imagecache.location_url(
+            self._cluster_ext_id, ext_id))
+        try:
+            self._image_api.update(context, image_id, meta,
+                                   purge_props=False)
+        except exception.ImageNotFound:
+            raise
+        except Exception as e:
+            LOG.warning('Glance did not take the nutanix location of '
+                        'snapshot %(id)s (%(err)s): streaming the bytes '
+                        'instead', {'id': image_id, 'err': e})
+            return False
+        LOG.info('Snapshot %(id)s registered as %(ext)s (no copy)',
+                 {'id': image_id, 'ext': ext_id})
+        return True
+
+    def _stream(self, context, image_id, ext_id, metadata):
+        chunks = self._client.images.download(ext_id)
+        self._image_api.update(context, image_id, metadata,
+                               data=_IterReader(chunks), purge_props=False)
+        LOG.info('Snapshot %(id)s streamed into Glance', {'id': image_id})
+
+
+def vm_for_snapshot(vmops, instance):
+    """The instance's VM.
+
+    InstanceNotRunning when there is none (what Nova expects from a snapshot of
+    an instance without a guest).
+    """
+    vm = vmops.find_vm(instance)
+    if vm is None:
+        raise exception.InstanceNotRunning(instance_id=instance.uuid)
+    return vm

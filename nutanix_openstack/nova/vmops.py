@@ -1,0 +1,395 @@
+"""Instance lifecycle: AHV VMs made, powered, resized and deleted.
+
+The driver keeps no state: a VM is found by its name (the instance uuid),
+so any nova-compute configured for the cluster manages every instance VM
+of the cluster.
+"""
+
+import base64
+import time
+import urllib.parse
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+
+from nova import block_device
+from nova.compute import power_state
+from nova.console import type as ctype
+from nova import exception
+from nova.virt import driver
+from nova.virt import hardware
+
+from nutanix_openstack.nova import imagecache
+from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import images as prism_images
+from nutanix_openstack.prism import vms as prism_vms
+
+LOG = logging.getLogger(__name__)
+
+POWER_STATES = {
+    'ON': power_state.RUNNING,
+    'OFF': power_state.SHUTDOWN,
+    'PAUSED': power_state.PAUSED,
+}
+
+
+def nova_power_state(vm):
+    return POWER_STATES.get(vm.get('powerState'), power_state.NOSTATE)
+
+
+class VMOps(object):
+
+    def __init__(self, client, conf, cluster_ext_id, container_ext_id,
+                 image_cache, volumeops):
+        self._client = client
+        self._conf = conf
+        self._cluster_ext_id = cluster_ext_id
+        self._container_ext_id = container_ext_id
+        self._image_cache = image_cache
+        self._volumeops = volumeops
+
+    # -- lookup -------------------------------------------------------
+
+    def find_vm(self, instance):
+        """The VM dict of an instance, or None (vms.list by name, vms.get)."""
+        uuid = instance.uuid
+        found = self._client.vms.list(
+            filter='name eq %s' % prism_images.odata_quote(uuid))
+        found = [vm for vm in found if vm.get('name') == uuid]
+        if not found:
+            return None
+        if len(found) > 1:
+            LOG.warning('%(n)d VMs are named %(uuid)s; using the first',
+                        {'n': len(found), 'uuid': uuid})
+        try:
+            return self._client.vms.get(found[0]['extId'])
+        except prism_exc.NotFound:
+            return None
+
+    def get_vm(self, instance):
+        vm = self.find_vm(instance)
+        if vm is None:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        return vm
+
+    def list_vms(self):
+        """Return the VMs made by this driver.
+
+        The VMs made by this driver (other VMs of the cluster are not Nova's).
+        """
+        return [vm for vm in self._client.vms.list()
+                if utils.instance_name_of(vm) is not None]
+
+    def list_instances(self):
+        return [utils.instance_name_of(vm) for vm in self.list_vms()]
+
+    def list_instance_uuids(self):
+        return [vm['name'] for vm in self.list_vms()]
+
+    def get_info(self, instance):
+        vm = self.get_vm(instance)
+        return hardware.InstanceInfo(state=nova_power_state(vm),
+                                     internal_id=vm['extId'])
+
+    # -- spawn --------------------------------------------------------
+
+    def spawn(self, context, instance, image_meta, admin_password,
+              block_device_info, power_on=True):
+        """Create the VM, attach its volumes and power it on.
+
+        Create the VM with its disks and cloud-init data, attach its volumes
+        and power it on.  On any failure the VM (and so its disks) is deleted
+        before the error is re-raised.
+        """
+        flavor = instance.flavor
+        disks, cd_roms, boot_config = self._boot_disks(
+            context, instance, image_meta, block_device_info)
+        disks.extend(self._extra_disks(instance, block_device_info,
+                                       first_index=len(disks)))
+        vm = self._client.vms.create(
+            instance.uuid,
+            num_sockets=flavor.vcpus,
+            num_cores_per_socket=1,
+            memory_size_bytes=flavor.memory_mb * utils.MiB,
+            disks=disks,
+            cd_roms=cd_roms,
+            guest_customization=self._guest_customization(
+                instance, admin_password),
+            description=utils.vm_description(instance),
+            cluster_ext_id=self._cluster_ext_id,
+            boot_config=boot_config)
+        vm_ext_id = vm['extId']
+        LOG.info('Created VM %(vm)s', {'vm': vm_ext_id}, instance=instance)
+        try:
+            for bdm in driver.block_device_info_get_mapping(
+                    block_device_info):
+                self._volumeops.attach(bdm['connection_info'], vm_ext_id,
+                                       instance)
+            if power_on:
+                self._client.vms.power_on(vm_ext_id)
+        except Exception:
+            LOG.exception('Spawn failed: deleting VM %(vm)s',
+                          {'vm': vm_ext_id}, instance=instance)
+            with utils.ignore_backend_errors('deleting VM %s' % vm_ext_id):
+                self._delete_vm(self._client.vms.get(vm_ext_id))
+            raise
+
+    def _boot_disks(self, context, instance, image_meta, block_device_info):
+        """(disks, cd_roms, boot_config) for the root of the instance."""
+        mapping = driver.block_device_info_get_mapping(block_device_info)
+        if block_device.get_root_bdm(mapping) is not None:
+            # Boot from volume: the volume group is attached after the VM
+            # exists; AHV boots from the first disk.
+            return [], [], None
+        root_bytes = instance.flavor.root_gb * utils.GiB
+        disk_format = (image_meta.disk_format
+                       if 'disk_format' in image_meta else None)
+        try:
+            image_ext_id, kind = self._image_cache.image_for_boot(
+                context, image_meta.id, disk_format)
+        except imagecache.UnsupportedImageFormat:
+            raise exception.ImageUnacceptable(
+                image_id=image_meta.id,
+                reason='disk format %s cannot be booted on AHV (raw, qcow2, '
+                       'vmdk, vhdx and iso can)' % disk_format)
+        if kind == 'ISO_IMAGE':
+            disks = []
+            if root_bytes:
+                disks.append(prism_vms.empty_disk(
+                    root_bytes, self._container_ext_id,
+                    bus_type=utils.ROOT_BUS, index=utils.ROOT_INDEX))
+            cd_rom = prism_vms.cd_rom_from_image(image_ext_id, 'IDE', 0)
+            boot = {'$objectType': 'vmm.v4.ahv.config.LegacyBoot',
+                    'bootOrder': ['CDROM', 'DISK', 'NETWORK']}
+            return disks, [cd_rom], boot
+        image_bytes = self._client.images.get(image_ext_id).get(
+            'sizeBytes') or 0
+        if root_bytes and root_bytes < image_bytes:
+            raise exception.FlavorDiskSmallerThanImage(
+                flavor_size=root_bytes, image_size=image_bytes)
+        # root_gb 0 means "the image's size" (as in the libvirt driver).
+        size = max(root_bytes, image_bytes) or None
+        root = prism_vms.disk_from_image(
+            image_ext_id, size_bytes=size,
+            container_ext_id=self._container_ext_id,
+            bus_type=utils.ROOT_BUS, index=utils.ROOT_INDEX)
+        return [root], [], None
+
+    def _extra_disks(self, instance, block_device_info, first_index):
+        """Empty ephemeral and swap disks on the SCSI bus after the root."""
+        sizes = []
+        ephemerals = driver.block_device_info_get_ephemerals(
+            block_device_info)
+        if ephemerals:
+            sizes.extend(e['size'] * utils.GiB for e in ephemerals
+                         if e.get('size'))
+        elif block_device_info is None and instance.flavor.ephemeral_gb:
+            sizes.append(instance.flavor.ephemeral_gb * utils.GiB)
+        swap = driver.block_device_info_get_swap(block_device_info)
+        swap_mb = (swap['swap_size'] if driver.swap_is_usable(swap)
+                   else (instance.flavor.swap if block_device_info is None
+                         else 0))
+        if swap_mb:
+            sizes.append(swap_mb * utils.MiB)
+        # Index 0 stays the root's even when the root is a volume.
+        index = max(first_index, 1)
+        return [prism_vms.empty_disk(size, self._container_ext_id,
+                                     bus_type=utils.ROOT_BUS, index=index + i)
+                for i, size in enumerate(sizes)]
+
+    def _guest_customization(self, instance, admin_password):
+        """Guest customization: cloud-init data of the instance.
+
+        cloud-init (config drive v2 data source) with the instance's meta data
+        and user data, both base64 as the v4 API wants.
+        """
+        meta = {
+            'uuid': instance.uuid,
+            'name': instance.display_name or instance.name,
+            'hostname': instance.hostname or instance.uuid,
+            'launch_index': instance.launch_index or 0,
+            'availability_zone': instance.availability_zone,
+            'meta': dict(instance.metadata or {}),
+        }
+        if instance.key_data:
+            meta['public_keys'] = {instance.key_name or 'key':
+                                   instance.key_data}
+        if admin_password:
+            meta['admin_pass'] = admin_password
+        config = {
+            '$objectType': 'vmm.v4.ahv.config.CloudInit',
+            'datasourceType': 'CONFIG_DRIVE_V2',
+            'metadata': base64.b64encode(
+                jsonutils.dump_as_bytes(meta)).decode('ascii'),
+        }
+        if instance.user_data:
+            # Nova keeps user data base64-encoded already.
+            config['cloudInitScript'] = {
+                '$objectType': 'vmm.v4.ahv.config.Userdata',
+                'value': instance.user_data}
+        return {'config': config}
+
+    # -- destroy ------------------------------------------------------
+
+    def destroy(self, instance):
+        """Delete the VM of an instance.
+
+        Detach the VM's volume groups, power it off and delete it with its
+        disks.  Idempotent: a missing VM is not an error.
+        """
+        vm = self.find_vm(instance)
+        if vm is None:
+            LOG.debug('No VM to destroy', instance=instance)
+            return
+        self._delete_vm(vm)
+        LOG.info('Deleted VM %(vm)s', {'vm': vm['extId']}, instance=instance)
+
+    def _delete_vm(self, vm):
+        # Volume groups first: deleting a VM must never take a Cinder
+        # volume's disk with it.
+        for vg_ext_id in utils.attached_volume_groups(vm):
+            self._volumeops.detach_group(vg_ext_id, vm['extId'])
+        if vm.get('powerState') == 'ON':
+            try:
+                self._client.vms.power_off(vm['extId'])
+            except prism_exc.NotFound:
+                return
+        try:
+            self._client.vms.delete(vm['extId'])
+        except prism_exc.NotFound:
+            pass
+
+    # -- power --------------------------------------------------------
+
+    def reboot(self, instance, reboot_type):
+        """SOFT.
+
+        ACPI reboot (vms.reboot), hard reset if the guest does not take it;
+        HARD: vms.reset.  A stopped VM is powered on.
+        """
+        vm = self.get_vm(instance)
+        if vm.get('powerState') != 'ON':
+            self._client.vms.power_on(vm['extId'])
+            return
+        if reboot_type == 'SOFT':
+            try:
+                self._client.vms.reboot(vm['extId'])
+                return
+            except prism_exc.TaskFailed as e:
+                LOG.warning('Soft reboot failed (%(err)s): resetting',
+                            {'err': e}, instance=instance)
+        self._client.vms.reset(vm['extId'])
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        """Power the VM off, cleanly when a timeout is given.
+
+        ACPI shutdown (vms.shutdown) waited for up to ``timeout`` seconds when
+        timeout > 0, then hard power off (vms.power_off).
+        """
+        vm = self.get_vm(instance)
+        if vm.get('powerState') == 'OFF':
+            return
+        if timeout and self._clean_shutdown(instance, vm, timeout):
+            return
+        self._client.vms.power_off(vm['extId'])
+
+    def _clean_shutdown(self, instance, vm, timeout):
+        try:
+            self._client.vms.shutdown(vm['extId'])
+        except prism_exc.TaskFailed as e:
+            LOG.info('ACPI shutdown refused (%(err)s): powering off',
+                     {'err': e}, instance=instance)
+            return False
+        interval = self._conf.clean_shutdown_poll_interval
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._client.vms.get(vm['extId']).get('powerState') == 'OFF':
+                return True
+            if time.monotonic() >= deadline:
+                LOG.info('Guest did not shut down within %(t)ss: powering '
+                         'off', {'t': timeout}, instance=instance)
+                return False
+            time.sleep(interval)
+
+    def power_on(self, instance):
+        """vms.power_on unless the VM already runs."""
+        vm = self.get_vm(instance)
+        if vm.get('powerState') != 'ON':
+            self._client.vms.power_on(vm['extId'])
+
+    # -- resize (same node: the VM stays, only its shape changes) -------
+
+    def migrate_disk_and_power_off(self, instance, flavor, timeout,
+                                   retry_interval):
+        vm = self.get_vm(instance)
+        root = utils.root_disk(vm)
+        if root is not None and flavor.root_gb and (
+                flavor.root_gb * utils.GiB < utils.disk_size(root)):
+            raise exception.InstanceFaultRollback(
+                exception.ResizeError(
+                    reason='the root disk of an AHV VM cannot shrink'))
+        self.power_off(instance, timeout, retry_interval)
+        # Nothing moves: the VM and its disks stay where the cluster put
+        # them.  Nova hands this string to finish_migration.
+        return ''
+
+    def finish_migration(self, instance, resize_instance, power_on):
+        """Give the VM the new flavor.
+
+        vms.update (vCPUs, memory), vms.resize_disk (root growth),
+        vms.power_on.
+        """
+        vm = self.get_vm(instance)
+        self._set_shape(vm, instance.flavor)
+        root = utils.root_disk(vm)
+        new_root = instance.flavor.root_gb * utils.GiB
+        if resize_instance and root is not None and (
+                new_root > utils.disk_size(root)):
+            self._client.vms.resize_disk(vm['extId'], root['extId'],
+                                         new_root)
+        if power_on:
+            self._client.vms.power_on(vm['extId'])
+
+    def finish_revert_migration(self, instance, power_on):
+        """vms.update back to the old flavor's vCPUs and memory.
+
+        A root disk that grew stays grown: AHV disks cannot shrink.
+        """
+        vm = self.get_vm(instance)
+        self._set_shape(vm, instance.flavor)
+        if power_on and vm.get('powerState') != 'ON':
+            self._client.vms.power_on(vm['extId'])
+
+    def _set_shape(self, vm, flavor):
+        memory = flavor.memory_mb * utils.MiB
+        if (vm.get('numSockets'), vm.get('numCoresPerSocket'),
+                vm.get('memorySizeBytes')) == (flavor.vcpus, 1, memory):
+            return
+        self._client.vms.update(vm['extId'], numSockets=flavor.vcpus,
+                                numCoresPerSocket=1, memorySizeBytes=memory)
+
+    # -- console ------------------------------------------------------
+
+    def get_vnc_console(self, instance):
+        """vms.console_token.
+
+        host, port and token of the cluster's VNC websocket proxy
+        (``/vnc/vm/<extId>/proxy``).
+        """
+        vm = self.get_vm(instance)
+        if vm.get('powerState') != 'ON':
+            raise exception.InstanceNotReady(instance_id=instance.uuid)
+        token = self._client.vms.console_token(vm['extId'])
+        if isinstance(token, dict):
+            token = token.get('token') or token.get('value')
+        url = self._conf.endpoints[0]
+        # A bare host[:port] endpoint means https (see prism options).
+        endpoint = urllib.parse.urlsplit(
+            url if '://' in url else 'https://' + url)
+        host = self._conf.console_proxy_host or endpoint.hostname
+        port = self._conf.console_proxy_port or endpoint.port or 9440
+        path = '/vnc/vm/%s/proxy?token=%s' % (
+            vm['extId'], urllib.parse.quote(token))
+        return ctype.ConsoleVNC(host=host, port=port,
+                                internal_access_path=path)
