@@ -99,3 +99,58 @@ def find_disk(vm, disk_ext_id):
     raise errors.NotFound("VM %s has no disk %s." % (vm['extId'],
                                                      disk_ext_id),
                           code='VMM-30101', error_group='VM_DISK_NOT_FOUND')
+
+
+def plan_cdroms(backend, vm):
+    """Check the media of the VM's new CD-ROMs (an image, usually).
+
+    Like AHV, a CD-ROM with a medium gets its own copy-on-write disk of
+    it, stored under the CD-ROM's extId.  Returns plans for
+    :func:`build_cdroms`.
+    """
+    plans = []
+    for cdrom in vm.get('cdRoms') or []:
+        backing = cdrom.get('backingInfo')
+        if not isinstance(backing, dict) or not backing.get('dataSource'):
+            continue
+        source = shapes.parse_data_source(backing['dataSource'])
+        source_id, size = sources.resolve_source(backend, source)
+        container = sources.container_ext_id(
+            backend.state, backend.inventory,
+            (backing.get('storageContainer') or {}).get('extId'))
+        plans.append({'cdrom': cdrom, 'sourceId': source_id, 'size': size,
+                      'container': container})
+    return plans
+
+
+def build_cdroms(backend, plans):
+    """Clone the planned media; returns the storage ids made."""
+    created = []
+    try:
+        for p in plans:
+            cdrom = p['cdrom']
+            sources.materialize(backend.disks, cdrom['extId'], None,
+                                p['sourceId'])
+            created.append(cdrom['extId'])
+            backing = cdrom['backingInfo']
+            backing.update({
+                '$objectType': shapes.VM_DISK_TYPE,
+                'diskExtId': cdrom['extId'],
+                'diskSizeBytes': backend.disks.size(cdrom['extId']),
+                'storageContainer': {
+                    '$objectType': shapes.NS + 'VmDiskContainerReference',
+                    'extId': p['container']}})
+            backing['dataSource'].setdefault('$objectType',
+                                             shapes.NS + 'DataSource')
+    except Exception:
+        sources.delete_bytes(backend.disks, created)
+        raise
+    return created
+
+
+def owned_storage_ids(vm):
+    """Storage ids the VM owns: its VM disks and its CD-ROM media."""
+    ids = [d['extId'] for d in vm.get('disks') or [] if shapes.is_vm_disk(d)]
+    ids += [c['extId'] for c in vm.get('cdRoms') or []
+            if (c.get('backingInfo') or {}).get('diskExtId')]
+    return ids

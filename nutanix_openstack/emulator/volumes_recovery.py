@@ -291,6 +291,9 @@ def _restored_vm(vmrp, name, disks, created):
         nic['extId'] = compute_shapes.new_ext_id()
     for cdrom in vm.get('cdRoms') or []:
         cdrom['extId'] = compute_shapes.new_ext_id()
+        # CD-ROM media are not part of a recovery point: the restored
+        # drives are empty.
+        cdrom.pop('backingInfo', None)
     # Only the VM's own disks are in the recovery point; directly attached
     # volume groups are separate entities and are not re-attached.
     for drp in vmrp['diskRecoveryPoints']:

@@ -86,11 +86,13 @@ def create_vm():
         raise errors.NotFound("Cluster %s not found." % cluster)
     vm, used = shapes.new_vm(body, ext_id, cluster, tasks_mod.now_iso())
     plans = compute_disks.plan(be, vm, body.get('disks') or [], used)
+    cdrom_plans = compute_disks.plan_cdroms(be, vm)
 
     def work(ctx):
         with sources.LOCK:
             created = compute_disks.build(be, vm, plans)
             try:
+                created += compute_disks.build_cdroms(be, cdrom_plans)
                 be.state.put(sources.KIND_VM, ext_id, vm)
                 compute_disks.attach_groups(be, ext_id, plans)
             except Exception:
@@ -168,9 +170,8 @@ def delete_vm(ext_id):
                     raise sources.vm_not_found(ext_id)
                 volumes_attach.forget_vm(be.state, vm)
                 be.state.delete(sources.KIND_VM, ext_id)
-            sources.delete_bytes(be.disks, [
-                d['extId'] for d in vm.get('disks') or []
-                if shapes.is_vm_disk(d)])
+            sources.delete_bytes(be.disks,
+                                 compute_disks.owned_storage_ids(vm))
     return _submit('kVmDelete', work, ext_id, 'DeleteVmApiResponse')
 
 

@@ -205,6 +205,23 @@ class TestRestore(RecoveryPointTestCase):
         self.assertEqual(b'before',
                          self.emu.admin.read_disk(disk['extId'], 0, 6))
 
+    def test_restored_vm_has_empty_cdroms_and_owns_nothing_of_source(self):
+        image = self.make_image(b'iso' * 100)
+        vm_id = self.create_vm('with-cd', cdRoms=[{'backingInfo': {
+            'dataSource': {'reference': base.image_ref(image)}}}])
+        medium = self.get('%s/vms/%s' % (VMM, vm_id))[0]['cdRoms'][0][
+            'extId']
+        task = self.run_ok('POST', RPS, {'vmRecoveryPoints': [
+            {'vmExtId': vm_id}]})
+        rp_id = self.created(task, REL_RP)[0]
+        task = self.run_ok('POST', '%s/%s/$actions/restore' % (RPS, rp_id))
+        copy_id = self.created(task, 'vmm:ahv:config:vm')[0]
+        copy, _ = self.get('%s/vms/%s' % (VMM, copy_id))
+        self.assertEqual(1, len(copy['cdRoms']))
+        self.assertNotIn('backingInfo', copy['cdRoms'][0])
+        self.run_ok('DELETE', '%s/vms/%s' % (VMM, copy_id))
+        self.assertTrue(self.disk_exists(medium))
+
     def test_restore_errors(self):
         rp = self.snapshot()
         self.assert_error(self.call(

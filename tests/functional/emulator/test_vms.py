@@ -74,6 +74,20 @@ class TestVmCreate(base.ApiTestCase):
         self.assert_error(resp, 409, 'VMM-40901')
         self.assertEqual([], self.list(VMM + '/vms'))
 
+    def test_cdrom_medium_is_a_clone_owned_by_the_vm(self):
+        image = self.make_image(b'config-drive' * 100)
+        vm_id = self.create_vm(cdRoms=[{'backingInfo': {
+            'dataSource': {'reference': base.image_ref(image)}}}])
+        vm, _ = self.get('%s/vms/%s' % (VMM, vm_id))
+        cdrom = vm['cdRoms'][0]
+        self.assertEqual(cdrom['extId'], cdrom['backingInfo']['diskExtId'])
+        self.assertEqual(1200, cdrom['backingInfo']['diskSizeBytes'])
+        self.assertEqual(b'config-drive',
+                         self.emu.admin.read_disk(cdrom['extId'], 0, 12))
+        self.run_ok('DELETE', '%s/vms/%s' % (VMM, vm_id))
+        self.assertFalse(self.disk_exists(cdrom['extId']))
+        self.assertTrue(self.disk_exists(image))
+
     def test_config_is_stored_and_cloud_init_kept_as_sent(self):
         user_data = 'I2Nsb3VkLWNvbmZpZwpwYXNzd29yZDogeAo='
         gc = {'config': {
