@@ -48,11 +48,13 @@ class GlanceApi(fixtures.Fixture):
     :param backends: ``{name: (store type, {option: value})}``, in the
         order of ``enabled_backends``
     :param default_backend: the backend uploads go to by default
+    :param extra_sections: more ``{section: {option: value}}``
     """
 
     def __init__(self, backends, default_backend, workdir=None,
-                 startup_timeout=90):
+                 startup_timeout=90, extra_sections=None):
         super(GlanceApi, self).__init__()
+        self.extra_sections = extra_sections or {}
         self.backends = backends
         self.default_backend = default_backend
         self.workdir = workdir
@@ -101,6 +103,8 @@ class GlanceApi(fixtures.Fixture):
         }
         for name, (_kind, opts) in self.backends.items():
             sections[name] = opts
+        for name, opts in self.extra_sections.items():
+            sections.setdefault(name, {}).update(opts)
         self.config_file = os.path.join(d, 'glance-api.conf')
         with open(self.config_file, 'w') as f:
             f.write(_ini(sections))

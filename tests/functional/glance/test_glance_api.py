@@ -6,9 +6,13 @@ python-glanceclient drives it over loopback: the whole path an operator's
 upload and download take, store loaded by entry point from a config file.
 """
 
+import functools
 import hashlib
+import http.server
 import io
 import shutil
+import threading
+import time
 
 import fixtures
 import requests
@@ -38,14 +42,38 @@ class GlanceApiTestCase(testtools.TestCase):
         opts['store_description'] = 'Nutanix cluster (emulator)'
         return ('nutanix', opts)
 
-    def start_glance(self, backends, default):
-        self.api = self.useFixture(glance_api.GlanceApi(backends, default))
+    def start_glance(self, backends, default, **kwargs):
+        self.api = self.useFixture(glance_api.GlanceApi(backends, default,
+                                                        **kwargs))
         self.addOnException(self._attach_logs)
         return self.api.glance_client()
 
     def _attach_logs(self, exc_info):
         self.addDetail('glance-api-log', testtools.content.text_content(
             self.api.logs()))
+
+    def wait_active(self, gc, image_id, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            image = gc.images.get(image_id)
+            if image['status'] == 'active' and not image.get(
+                    'os_glance_importing_to_stores'):
+                return image
+            if image['status'] in ('killed', 'deleted'):
+                break
+            time.sleep(0.5)
+        self.fail('image %s not active: %s' % (image_id, dict(image)))
+
+    def serve_directory(self, directory):
+        """An HTTP server on loopback serving ``directory``; its port."""
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                    directory=directory)
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return server.server_address[1]
 
     def backend_images(self):
         return set(self.emu.admin.inventory()['objects'].get('image', []))
@@ -118,6 +146,26 @@ class TestGlanceApiSingleBackend(GlanceApiTestCase):
         self.assertEqual(204, resp.status_code, resp.text)
         self.check_round_trip(gc, gc.images.get(image['id']), data)
 
+    def test_web_download_import(self):
+        with open(self.tmp + '/disk.qcow2', 'wb') as f:
+            f.write(self.qcow2)
+        port = self.serve_directory(self.tmp)
+        gc = self.start_glance(
+            {'cluster': self.nutanix_backend()}, 'cluster',
+            extra_sections={'import_filtering_opts': {
+                # glance refuses loopback URLs unless the host is allowed
+                'allowed_hosts': '[127.0.0.1]',
+                'allowed_ports': '[%d]' % port}})
+        image = gc.images.create(name='imported', disk_format='qcow2',
+                                 container_format='bare')
+        gc.images.image_import(image['id'], method='web-download',
+                               uri='http://127.0.0.1:%d/disk.qcow2' % port)
+        image = self.wait_active(gc, image['id'])
+        self.check_round_trip(gc, image, self.qcow2)
+        self.assertEqual(1, len(self.backend_images()))
+        self.assertIn('Upload of image %s to Nutanix: finished' % image['id'],
+                      self.api.logs(tail=10 ** 7))
+
     def test_stores_info_lists_the_backend(self):
         self.start_glance({'cluster': self.nutanix_backend()}, 'cluster')
         resp = requests.get(self.api.endpoint + '/v2/info/stores',
@@ -154,6 +202,18 @@ class TestGlanceApiMultiStore(GlanceApiTestCase):
         self.check_round_trip(gc, on_cluster, self.qcow2)
         self.check_round_trip(gc, on_file, raw)
         self.assertEqual(1, len(self.backend_images()))
+
+        # copy-image import: the file store's image copied to the cluster.
+        before = self.backend_images()
+        gc.images.image_import(on_file['id'], method='copy-image',
+                               stores=['cluster'])
+        deadline = time.monotonic() + 120
+        while 'cluster' not in gc.images.get(on_file['id'])['stores']:
+            self.assertLess(time.monotonic(), deadline, 'copy-image')
+            time.sleep(0.5)
+        self.assertEqual(2, len(self.backend_images()))
+        (copy,) = self.backend_images() - before
+        self.assertTrue(raw == b''.join(self.client.images.download(copy)))
 
         gc.images.delete(on_cluster['id'])
         gc.images.delete(on_file['id'])
