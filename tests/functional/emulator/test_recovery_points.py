@@ -276,3 +276,9 @@ class TestCrashConsistency(base.ApiTestCase):
             {'volumeGroupExtId': vg} for vg in vgs]})
         rp, _ = self.get('%s/%s' % (RPS, self.created(task, REL_RP)[0]))
         return rp
+
+
+class TestRestoreAsync(TestRestore):
+    """The same with tasks running in background threads."""
+
+    task_mode = 'async'

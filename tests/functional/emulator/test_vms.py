@@ -387,3 +387,9 @@ class TestVmAsyncTasks(base.ApiTestCase):
         task = self.wait_task(self.call(
             'POST', '%s/vms/%s/$actions/power-on' % (VMM, vm_id)))
         self.assertEqual('SUCCEEDED', task['status'])
+
+
+class TestVmPowerAsync(TestVmPower):
+    """The same with tasks running in background threads."""
+
+    task_mode = 'async'

@@ -99,13 +99,24 @@ class ApiTestCase(testtools.TestCase):
             'spec': {'name': name, 'resources': {'image_type': 'ISO_IMAGE'}},
             'metadata': {'kind': 'image', 'uuid': ext_id}})
         self.assertEqual(202, resp.status_code, resp.text)
+        image_path = '/api/vmm/v4.3/content/images/' + ext_id
+        self.wait_for(lambda: self.call('GET', image_path).status_code == 200)
         resp = self.http.put(
             '%s/api/nutanix/v3/images/%s/file' % (self.emu.endpoint, ext_id),
             data=data, headers={'Content-Type': 'application/octet-stream'})
         self.assertLess(resp.status_code, 300, resp.text)
+        # The import task records the size once the bytes are in.
+        self.wait_for(lambda: self.get(image_path)[0].get('sizeBytes'))
         self.assertEqual(data, self.emu.admin.read_disk(ext_id, 0,
                                                         len(data)))
         return ext_id
+
+    def wait_for(self, predicate, timeout=30):
+        deadline = time.time() + timeout
+        while not predicate():
+            if time.time() > deadline:
+                self.fail('condition not met in %ss' % timeout)
+            time.sleep(0.02)
 
     def vm_body(self, name='vm', disks=(), **extra):
         body = {'name': name, 'numSockets': 1, 'numCoresPerSocket': 2,

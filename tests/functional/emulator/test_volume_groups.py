@@ -272,3 +272,14 @@ class TestRevert(base.ApiTestCase):
         self.assert_error(self.call('POST', path, {
             'volumeGroupRecoveryPointExtId': str(uuid.uuid4())}), 404)
         self.assert_error(self.call('POST', path, {}), 400)
+
+
+class TestAttachmentsAsync(TestAttachments):
+    """The same with tasks running in background threads."""
+
+    task_mode = 'async'
+
+
+class TestRevertAsync(TestRevert):
+
+    task_mode = 'async'
