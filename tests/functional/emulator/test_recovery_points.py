@@ -192,6 +192,18 @@ class TestRestore(RecoveryPointTestCase):
         self.assertEqual(b'before', self.emu.admin.read_disk(
             self.vg_disks(again)[0]['extId'], 0, 6))
 
+    def test_restore_after_the_sources_are_gone(self):
+        rp = self.snapshot()
+        self.run_ok('DELETE', '%s/vms/%s' % (VMM, self.vm))
+        self.run_ok('DELETE', '%s/volume-groups/%s' % (VOLUMES, self.vg))
+        task = self.run_ok('POST', '%s/%s/$actions/restore' % (RPS,
+                                                               rp['extId']))
+        vm_id = self.created(task, 'vmm:ahv:config:vm')[0]
+        vg_id = self.created(task, 'volumes:config:volume-group')[0]
+        for disk in self.vm_disks(vm_id) + self.vg_disks(vg_id):
+            self.assertEqual(b'before',
+                             self.emu.admin.read_disk(disk['extId'], 0, 6))
+
     def test_vm_disk_from_disk_recovery_point(self):
         rp = self.snapshot()
         vmrp = rp['vmRecoveryPoints'][0]
