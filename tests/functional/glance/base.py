@@ -18,6 +18,7 @@ IMAGE_ID = '961973d8-3360-4364-919e-2c197825dbb4'
 
 def store_options(emu, **overrides):
     opts = dict(nutanix_endpoints=[emu.endpoint],
+                nutanix_ca_file=getattr(emu, 'ca_file', None),
                 nutanix_username=emu.username,
                 nutanix_password=emu.password,
                 nutanix_storage_container=emu.container_name,
@@ -49,13 +50,15 @@ class EmulatorStoreTestCase(testtools.TestCase):
     """A single-store glance_store config whose only store is ours."""
 
     backend = None
+    emulator_kwargs = {}
 
     def setUp(self):
         super(EmulatorStoreTestCase, self).setUp()
         if not shutil.which('qemu-img'):
             self.skipTest('qemu-img (qemu-utils) is required by the '
                           'emulator image import')
-        self.emu = self.useFixture(emu_fixture.EmulatorFixture())
+        self.emu = self.useFixture(emu_fixture.EmulatorFixture(
+            **self.emulator_kwargs))
         self.client = self.emu.prism_client()
         self.conf = cfg.ConfigOpts()
         self.conf(args=[])

@@ -213,3 +213,36 @@ class TestConfigure(base.EmulatorStoreTestCase):
         store = self.make_store(
             nutanix_storage_container=self.emu.container_ext_id)
         self.assertTrue(store.is_capable(capabilities.BitMasks.WRITE_ACCESS))
+
+
+class TestTls(base.EmulatorStoreTestCase):
+    """HTTPS with the emulator's self-signed certificate."""
+
+    emulator_kwargs = {'tls': True}
+
+    def test_verified_with_ca_file(self):
+        self.assertTrue(self.emu.endpoint.startswith('https://'))
+        data = base.pattern(1024 * 1024 + 1)
+        uri = self.add(data)[0]
+        self.assertTrue(data == self.read(uri))
+
+    def test_unknown_certificate_is_refused(self):
+        store = self.make_store(nutanix_ca_file=None, nutanix_api_retries=0)
+        self.assertFalse(store.is_capable(capabilities.BitMasks.WRITE_ACCESS))
+        e = self.assertRaises(exceptions.BadStoreConfiguration,
+                              store.configure_add)
+        self.assertIn('CERTIFICATE_VERIFY_FAILED', str(e))
+
+
+class TestAsyncTasks(base.EmulatorStoreTestCase):
+    """Tasks that run for a while, as on a real cluster."""
+
+    emulator_kwargs = {'task_mode': 'async', 'task_delay': 0.3}
+
+    def test_add_waits_for_the_upload_task(self):
+        data = base.pattern(2 * 1024 * 1024)
+        uri, size = self.add(data)[:2]
+        self.assertEqual(len(data), self.store.get_size(self.location(uri)))
+        self.assertTrue(data == self.read(uri))
+        self.store.delete(self.location(uri))
+        self.assertEqual(set(), self.images())
