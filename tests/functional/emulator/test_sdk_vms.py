@@ -5,6 +5,8 @@ generated client, and every answer must deserialize into the SDK's models
 with no field the SDK does not know.
 """
 
+import uuid
+
 import ntnx_vmm_py_client as vmm
 from ntnx_vmm_py_client import rest as vmm_rest
 
@@ -59,8 +61,21 @@ class TestSdkVmApi(base.SdkTestCase):
                    vmm.AhvConfigDisk(
                        backing_info=vmm.ADSFVolumeGroupReference(
                            volume_group_ext_id=vg))],
-            guest_customization=guest)
+            guest_customization=guest,
+            nics=[vmm.AhvConfigNic(
+                nic_backing_info=vmm.VirtualEthernetNic(is_connected=True),
+                nic_network_info=vmm.VirtualEthernetNicNetworkInfo(
+                    subnet=vmm.SubnetReference(ext_id=str(uuid.uuid4()))))],
+            cd_roms=[vmm.AhvConfigCdRom(
+                disk_address=vmm.AhvConfigCdRomAddress(bus_type='SATA'),
+                backing_info=vmm.AhvConfigVmDisk(data_source=vmm.DataSource(
+                    reference=vmm.ImageReference(image_ext_id=image))))])
         vm, etag = self._get(vm_id)
+        self.assertEqual('VirtualEthernetNic',
+                         type(vm.nics[0].nic_backing_info).__name__)
+        self.assertTrue(vm.nics[0].nic_backing_info.mac_address)
+        self.assertEqual(900, vm.cd_roms[0].backing_info.disk_size_bytes)
+        self.assertEqual('SATA', vm.cd_roms[0].disk_address.bus_type)
         self.assertTrue(etag)
         self.assertEqual('OFF', vm.power_state)
         kinds = [type(d.backing_info).__name__ for d in vm.disks]
