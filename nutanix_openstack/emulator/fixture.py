@@ -198,7 +198,7 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
         self.app = app_mod.create_app(self.conf)
         self.backend = self.app.extensions['nutanix_emulator']
         self.server = server.EmulatorServer(self.app, '127.0.0.1', 0,
-                                            cert, key)
+                                            cert, key, join_on_close=True)
         self.server.start_in_thread()
         self.addCleanup(self._stop)
         self.endpoint = self.server.url

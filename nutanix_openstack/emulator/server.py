@@ -38,16 +38,17 @@ class EmulatorServer(object):
     """A threaded WSGI server around ``app``."""
 
     def __init__(self, app, host='127.0.0.1', port=0, cert_file=None,
-                 key_file=None):
+                 key_file=None, join_on_close=False):
         self.app = app
         self.tls = bool(cert_file and key_file)
         self._server = serving.make_server(
             host, port, app, threaded=True,
             request_handler=_QuietHandler,
             ssl_context=ssl_context(cert_file, key_file))
-        # Many concurrent requests (parallel uploads/downloads) must not
-        # be refused by a short listen backlog.
-        self._server.daemon_threads = True
+        # join_on_close: shutdown() waits for requests still being handled
+        # (tests remove the data dir right after); a service does not wait
+        # for slow downloads to finish when asked to stop.
+        self._server.daemon_threads = not join_on_close
         self.host = host
         self.port = self._server.socket.getsockname()[1]
         self._thread = None
