@@ -3,6 +3,9 @@
 import hashlib
 import io
 import logging
+import threading
+import tracemalloc
+import uuid
 
 import fixtures
 from glance_store import capabilities
@@ -89,6 +92,72 @@ class TestAddGetDelete(base.EmulatorStoreTestCase):
             vm_disk['extId'], 0, len(raw)))
         self.assertEqual(raw, self.emu.admin.read_disk(
             vg_disk['extId'], 0, len(raw)))
+
+    def test_delete_keeps_clones_of_the_derived_disk(self):
+        raw = base.pattern(1024 * 1024, seed=9)
+        qcow2 = base.make_qcow2(self.useFixture(fixtures.TempDir()).path,
+                                raw)
+        uri = self.add(qcow2)[0]
+        derived = self.client.images.ensure_disk_image(uri.rsplit('/', 1)[1])
+        vm = self.client.vms.create(
+            'boot-from-qcow2', memory_size_bytes=512 * 1024 * 1024,
+            disks=[prism_vms.disk_from_image(derived)],
+            cluster_ext_id=self.emu.cluster_ext_id)
+        vm_disk = self.client.vms.list_disks(vm['extId'])[0]
+
+        self.store.delete(self.location(uri))
+
+        self.assertEqual(set(), self.images())
+        self.assertTrue(raw == self.emu.admin.read_disk(
+            vm_disk['extId'], 0, len(raw)))
+
+    def test_concurrent_adds_through_one_store(self):
+        # The store claims DRIVER_REUSABLE: one object serves concurrent
+        # requests.
+        blobs = [base.pattern(3 * 1024 * 1024 + i, seed=i + 2)
+                 for i in range(4)]
+        results = {}
+
+        def add(i):
+            results[i] = self.add(blobs[i], image_id=str(
+                uuid.UUID(int=i + 1)))
+
+        threads = [threading.Thread(target=add, args=(i,))
+                   for i in range(len(blobs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(blobs), len(results))
+        for i, blob in enumerate(blobs):
+            uri, size, checksum = results[i][:3]
+            self.assertEqual(hashlib.md5(blob).hexdigest(), checksum)
+            self.assertTrue(blob == self.read(uri))
+
+    def test_add_and_get_stream_without_holding_the_image(self):
+        data_size = 64 * 1024 * 1024
+        block = base.pattern(1024 * 1024)
+
+        class Source(object):
+            sent = 0
+
+            def read(self, n):
+                n = min(n, len(block), data_size - self.sent)
+                self.sent += n
+                return block[:n]
+
+        tracemalloc.start()
+        self.addCleanup(tracemalloc.stop)
+        uri, size = self.store.add(base.IMAGE_ID, Source(), data_size,
+                                   'sha512')[:2]
+        it, _size = self.store.get(self.location(uri))
+        total = sum(len(chunk) for chunk in it)
+        _current, peak = tracemalloc.get_traced_memory()
+        self.assertEqual(data_size, size)
+        self.assertEqual(data_size, total)
+        # A few 4 MiB transfer chunks, in this process and in the
+        # in-process emulator, never the 64 MiB image.
+        self.assertLess(peak, 32 * 1024 * 1024)
 
     def test_unknown_size(self):
         data = base.pattern(6 * 1024 * 1024 + 5)
