@@ -34,15 +34,34 @@ def node(tmp_path):
         n.kill_leftovers()
 
 
-@pytest.fixture
-def emulator_node(node):
+def stacked_emulator_node(root):
     """A node stacked in emulator mode (DevStack single-store Glance)."""
-    n = node()
+    n = harness.DevStack(root)
     n.write_devstack_configs()
     n.before = {path: harness.parse_ini(path) for path in (
         n.glance_api_conf, n.cinder_conf, n.nova_conf, n.tempest_conf)}
-    n.result = n.stack()
+    try:
+        n.result = n.stack()
+    except Exception:
+        n.kill_leftovers()
+        raise
     return n
+
+
+@pytest.fixture(scope='class')
+def stacked(tmp_path_factory):
+    """One stacked node shared by the tests that only look at it."""
+    n = stacked_emulator_node(tmp_path_factory.mktemp('stacked'))
+    yield n
+    n.kill_leftovers()
+
+
+@pytest.fixture
+def emulator_node(tmp_path):
+    """A stacked node of the test's own, for tests that change it."""
+    n = stacked_emulator_node(tmp_path / 'node')
+    yield n
+    n.kill_leftovers()
 
 
 def endpoint_of(n):
@@ -51,11 +70,11 @@ def endpoint_of(n):
 
 class TestEmulatorMode(object):
 
-    def test_installs_the_package(self, emulator_node):
-        assert 'setup_develop %s' % harness.REPO in emulator_node.calls()
+    def test_installs_the_package(self, stacked):
+        assert 'setup_develop %s' % harness.REPO in stacked.calls()
 
-    def test_emulator_runs_as_a_devstack_service(self, emulator_node):
-        n = emulator_node
+    def test_emulator_runs_as_a_devstack_service(self, stacked):
+        n = stacked
         assert 'nutanix-emulator' in n.result.stdout.split(
             'ENABLED_SERVICES=')[1].strip().split(',')
         started = [c for c in n.calls()
@@ -66,8 +85,8 @@ class TestEmulatorMode(object):
                 harness.BIN_DIR, n.env['NUTANIX_EMULATOR_CONF_DIR'])]
         assert harness.process_alive(n.pid('nutanix-emulator'))
 
-    def test_emulator_config(self, emulator_node):
-        n = emulator_node
+    def test_emulator_config(self, stacked):
+        n = stacked
         conf = harness.parse_ini(os.path.join(
             n.env['NUTANIX_EMULATOR_CONF_DIR'], 'nutanix-emulator.conf'))
         assert conf == {'emulator': {
@@ -79,8 +98,8 @@ class TestEmulatorMode(object):
             'password': SECRET,
         }}
 
-    def test_emulator_answers_with_its_credentials(self, emulator_node):
-        url = endpoint_of(emulator_node) + CLUSTERS
+    def test_emulator_answers_with_its_credentials(self, stacked):
+        url = endpoint_of(stacked) + CLUSTERS
         ok = requests.get(url, auth=('admin', SECRET), timeout=10)
         assert ok.status_code == 200
         clusters = ok.json()['data']
@@ -88,8 +107,8 @@ class TestEmulatorMode(object):
         bad = requests.get(url, auth=('admin', 'wrong'), timeout=10)
         assert bad.status_code == 401
 
-    def test_glance_multistore(self, emulator_node):
-        n = emulator_node
+    def test_glance_multistore(self, stacked):
+        n = stacked
         conf = harness.parse_ini(n.glance_api_conf)
         assert conf['DEFAULT'] == {
             'debug': 'True',
@@ -113,8 +132,8 @@ class TestEmulatorMode(object):
             assert conf[store] == {
                 'filesystem_store_datadir': '%s/glance/%s/' % (n.data, store)}
 
-    def test_cinder_backend(self, emulator_node):
-        n = emulator_node
+    def test_cinder_backend(self, stacked):
+        n = stacked
         conf = harness.parse_ini(n.cinder_conf)
         assert conf['DEFAULT'] == {'debug': 'True',
                                    'default_volume_type': 'nutanix',
@@ -128,10 +147,11 @@ class TestEmulatorMode(object):
             'nutanix_password': SECRET,
             'nutanix_verify_ssl': 'True',
             'nutanix_storage_container': 'default-container',
+            'nutanix_glance_store_id': 'nutanix',
         }
 
-    def test_nova_driver(self, emulator_node):
-        n = emulator_node
+    def test_nova_driver(self, stacked):
+        n = stacked
         conf = harness.parse_ini(n.nova_conf)
         assert conf == {
             'DEFAULT': {'debug': 'True',
@@ -146,15 +166,15 @@ class TestEmulatorMode(object):
             },
         }
 
-    def test_nova_shim_linked_into_editable_nova(self, emulator_node):
-        link = os.path.join(emulator_node.nova_src, 'nova', 'virt',
+    def test_nova_shim_linked_into_editable_nova(self, stacked):
+        link = os.path.join(stacked.nova_src, 'nova', 'virt',
                             'nutanix')
         assert os.path.islink(link)
         assert os.readlink(link) == os.path.join(harness.REPO, 'nova',
                                                  'virt', 'nutanix')
 
-    def test_tempest(self, emulator_node):
-        conf = harness.parse_ini(emulator_node.tempest_conf)
+    def test_tempest(self, stacked):
+        conf = harness.parse_ini(stacked.tempest_conf)
         assert conf['compute-feature-enabled'] == {
             feature: 'False' for feature in (
                 'pause', 'suspend', 'console_output', 'rescue',
@@ -167,10 +187,10 @@ class TestEmulatorMode(object):
                                   'vendor_name': 'Nutanix'}
         assert conf['volume-feature-enabled'] == {'backup': 'False'}
 
-    def test_no_credential_in_the_trace(self, emulator_node):
+    def test_no_credential_in_the_trace(self, stacked):
         # stack.sh runs with xtrace on and logs it all.
-        assert SECRET not in emulator_node.result.stdout
-        assert SECRET not in emulator_node.result.stderr
+        assert SECRET not in stacked.result.stdout
+        assert SECRET not in stacked.result.stderr
 
     def test_unstack_stops_the_emulator_and_restores_configs(
             self, emulator_node):
@@ -193,8 +213,12 @@ class TestEmulatorMode(object):
 
     def test_restack_after_unstack_keeps_the_data(self, emulator_node):
         n = emulator_node
+        data_dir = os.path.join(n.data, 'nutanix-emulator')
+        state_files = set(os.listdir(data_dir))
+        assert state_files
         n.unstack()
         n.stack()
+        assert state_files <= set(os.listdir(data_dir))
         conf = harness.parse_ini(n.nova_conf)
         assert conf['DEFAULT']['compute_driver'] == 'nutanix.NutanixDriver'
         ok = requests.get(endpoint_of(n) + CLUSTERS, auth=('admin', SECRET),
@@ -283,6 +307,9 @@ class TestServiceSelection(object):
         tempest = harness.parse_ini(n.tempest_conf)
         assert tempest['compute-feature-enabled'] == {'rescue': 'True'}
         assert 'validation' not in tempest
+        # No Glance store to register volume uploads in.
+        assert 'nutanix_glance_store_id' not in harness.parse_ini(
+            n.cinder_conf)['nutanix']
         assert not os.path.lexists(os.path.join(n.nova_src, 'nova', 'virt',
                                                 'nutanix'))
 
@@ -331,7 +358,8 @@ class TestRealClusterMode(object):
         prefixed = {'nutanix_' + k: v for k, v in expected.items()}
         cinder = harness.parse_ini(n.cinder_conf)['nutanix']
         assert {k: v for k, v in cinder.items()
-                if k.startswith('nutanix_')} == prefixed
+                if k.startswith('nutanix_')} == dict(
+                    prefixed, nutanix_glance_store_id='nutanix')
         assert harness.parse_ini(n.glance_api_conf)['nutanix'] == prefixed
         assert 'cluster-pass-9' not in result.stderr
         n.unstack()
