@@ -174,6 +174,7 @@ class Store(driver.Store):
         try:
             client = self.client
             cluster = self._resolve_cluster(client)
+            self._remember_cluster(cluster)
             container = self._resolve_container(client, cluster)
         except exceptions.BadStoreConfiguration as e:
             LOG.error('Nutanix store %(s)s: %(e)s',
@@ -193,9 +194,7 @@ class Store(driver.Store):
             reason = _('the cluster API failed: %s') % e
         else:
             with self._lock:
-                self._cluster_ext_id = cluster
                 self._container = container
-            self._url_prefix = nutanix_location.PREFIX + cluster + '/'
             LOG.info('Nutanix store %(s)s: cluster %(c)s, container %(ct)s',
                      {'s': self.store_name, 'c': cluster,
                       'ct': (container or {}).get('name', 'default')})
@@ -204,6 +203,13 @@ class Store(driver.Store):
                   {'s': self.store_name, 'r': reason})
         raise exceptions.BadStoreConfiguration(store_name=self.store_name,
                                                reason=reason)
+
+    def _remember_cluster(self, cluster_ext_id):
+        # Also the url_prefix, by which multi-store Glance maps a location
+        # to its backend: known even when the store stays read-only.
+        with self._lock:
+            self._cluster_ext_id = cluster_ext_id
+            self._url_prefix = nutanix_location.PREFIX + cluster_ext_id + '/'
 
     @property
     def cluster_ext_id(self):
@@ -214,8 +220,7 @@ class Store(driver.Store):
         if self._cluster_ext_id is None:
             with translate_errors(_('Cluster lookup')):
                 cluster = self._resolve_cluster(self.client)
-            with self._lock:
-                self._cluster_ext_id = cluster
+            self._remember_cluster(cluster)
         return self._cluster_ext_id
 
     # -- helpers ----------------------------------------------------------

@@ -346,6 +346,8 @@ class TestConfigureFailures(_StoreMixin, base.StoreBaseTest):
     def test_unknown_container(self):
         store = self._make_store(nutanix_storage_container='nope')
         self._assert_read_only(store, "'nope'", 'not found')
+        # Existing locations still map to this store.
+        self.assertEqual('nutanix://%s/' % fakes.CLUSTER, store.url_prefix)
 
     def test_unknown_cluster(self):
         store = self._make_store(nutanix_cluster='other')
