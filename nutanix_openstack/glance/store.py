@@ -21,6 +21,7 @@ import threading
 from glance_store import capabilities
 from glance_store import driver
 from glance_store import exceptions
+from oslo_config import cfg
 
 from nutanix_openstack.glance import formats
 from nutanix_openstack.glance import location as nutanix_location
@@ -169,9 +170,9 @@ class Store(driver.Store):
         BadStoreConfiguration with the reason; glance_store then keeps the
         store read-only.
         """
-        chunk = self.store_conf.nutanix_transfer_chunk_size
-        self.READ_CHUNKSIZE = self.WRITE_CHUNKSIZE = chunk
         try:
+            chunk = self.store_conf.nutanix_transfer_chunk_size
+            self.READ_CHUNKSIZE = self.WRITE_CHUNKSIZE = chunk
             client = self.client
             cluster = self._resolve_cluster(client)
             self._remember_cluster(cluster)
@@ -180,8 +181,9 @@ class Store(driver.Store):
             LOG.error('Nutanix store %(s)s: %(e)s',
                       {'s': self.store_name, 'e': e})
             raise
-        except prism_exc.ConfigurationError as e:
-            reason = _('invalid connection options: %s') % e
+        except (prism_exc.ConfigurationError, cfg.ConfigFileValueError,
+                ValueError) as e:
+            reason = _('invalid options: %s') % e
         except (prism_exc.Unauthorized, prism_exc.Forbidden) as e:
             reason = (_('the cluster rejected the credentials of user '
                         '%(u)r: %(e)s') %

@@ -330,6 +330,25 @@ class TestConfigureFailures(_StoreMixin, base.StoreBaseTest):
         self._failing(prism_exc.ConfigurationError('no Prism endpoint '
                                                    'configured'))
 
+    def _real_client_store(self, **opts):
+        # The real PrismClient validates its options without any I/O.
+        store = nstore.Store(self.conf)
+        for k, v in opts.items():
+            self.conf.set_override(k, v, 'glance_store')
+        store.configure()
+        return store
+
+    def test_bad_endpoint_option(self):
+        store = self._real_client_store(
+            nutanix_endpoints=['https://10.0.0.1:port'],
+            nutanix_username='admin', nutanix_password='secret')
+        self._assert_read_only(store, 'invalid options', 'port')
+
+    def test_missing_password(self):
+        store = self._real_client_store(nutanix_endpoints=['10.0.0.1'],
+                                        nutanix_username='admin')
+        self._assert_read_only(store, 'invalid options', 'password')
+
     def test_wrong_credentials(self):
         store = self._make_store()
         self.client.clusters.error = prism_exc.Unauthorized('bad auth',
