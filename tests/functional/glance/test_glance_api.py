@@ -15,6 +15,7 @@ import threading
 import time
 
 import fixtures
+from glanceclient import exc as glance_exc
 import requests
 import testtools
 
@@ -165,6 +166,40 @@ class TestGlanceApiSingleBackend(GlanceApiTestCase):
         self.assertEqual(1, len(self.backend_images()))
         self.assertIn('Upload of image %s to Nutanix: finished' % image['id'],
                       self.api.logs(tail=10 ** 7))
+
+    def test_failed_cluster_upload_leaves_nothing(self):
+        gc = self.start_glance({'cluster': self.nutanix_backend()},
+                               'cluster')
+        self.emu.admin.add_fault(method='PUT', path='/api/nutanix/v3/.*',
+                                 fail_task=True, times=1)
+        image = gc.images.create(name='fails', disk_format='qcow2',
+                                 container_format='bare')
+        self.assertRaises(glance_exc.HTTPException, gc.images.upload,
+                          image['id'], io.BytesIO(self.qcow2),
+                          len(self.qcow2))
+        self.assertEqual(set(), self.backend_images())
+        self.assertNotEqual('active', gc.images.get(image['id'])['status'])
+        # The next upload of the same image works.
+        gc.images.upload(image['id'], io.BytesIO(self.qcow2),
+                         len(self.qcow2))
+        self.check_round_trip(gc, gc.images.get(image['id']), self.qcow2)
+
+    def test_wrong_credentials_make_the_store_read_only(self):
+        name, opts = self.nutanix_backend()
+        opts = dict(opts, nutanix_password='wrong', nutanix_api_retries=0)
+        gc = self.start_glance({'cluster': (name, opts)}, 'cluster')
+        image = gc.images.create(name='refused', disk_format='raw',
+                                 container_format='bare')
+        # glance_store's StoreAddDisabled: 410 Gone.
+        e = self.assertRaises(glance_exc.HTTPException, gc.images.upload,
+                              image['id'], io.BytesIO(b'data'), 4)
+        # (glanceclient has no class for 410: the message says it)
+        self.assertIn('410 Gone', str(e))
+        self.assertIn('Adding images to store is disabled', str(e))
+        logs = self.api.logs(tail=10 ** 7)
+        self.assertIn('rejected the credentials', logs)
+        self.assertNotIn("nutanix_password = wrong", logs)
+        self.assertEqual(set(), self.backend_images())
 
     def test_stores_info_lists_the_backend(self):
         self.start_glance({'cluster': self.nutanix_backend()}, 'cluster')
