@@ -8,6 +8,7 @@ and is reset between tests through its admin API.
 
 import atexit
 import copy
+import shutil
 import tempfile
 import unittest
 
@@ -31,14 +32,20 @@ GiB = 1024 ** 3
 MiB = 1024 ** 2
 
 _EMULATOR = None
+# Taken at import: nova.test.TestCase points tempfile at a per-test
+# directory that is removed after each test, and the shared emulator must
+# outlive the test that starts it.
+_TMP = tempfile.gettempdir()
 
 
 def emulator():
     """The shared emulator subprocess, started on first use."""
     global _EMULATOR
     if _EMULATOR is None:
-        emu = emulator_fixture.EmulatorProcess()
+        data_dir = tempfile.mkdtemp(prefix='nova-emu-', dir=_TMP)
+        emu = emulator_fixture.EmulatorProcess(data_dir=data_dir)
         emu.start()
+        atexit.register(shutil.rmtree, data_dir, True)
         atexit.register(emu.stop)
         _EMULATOR = emu
     return _EMULATOR
