@@ -12,45 +12,8 @@
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
-PY=${PYTHON:-python3}
-VENV=${NUTANIX_TEST_VENV:-$TOP/.venv}
 STAGES=${*:-pep8 genconfig unit functional}
-
-log() { printf '\n==== %s ====\n' "$*"; }
-
-ensure_system_packages() {
-    # qemu-img: the emulator converts qcow2/vmdk/vhdx DISK_IMAGEs to raw,
-    # as the cluster's image service does.
-    if ! command -v qemu-img >/dev/null 2>&1; then
-        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-            log "installing qemu-utils"
-            (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -qq qemu-utils >/dev/null) || \
-                echo "WARNING: could not install qemu-utils"
-        else
-            echo "WARNING: qemu-img not found; install qemu-utils"
-        fi
-    fi
-}
-
-ensure_venv() {
-    local stamp="$VENV/.installed"
-    local want
-    want=$(cat requirements.txt test-requirements.txt setup.cfg | sha1sum | cut -c1-40)
-    if [ ! -x "$VENV/bin/python" ]; then
-        log "creating $VENV"
-        "$PY" -m venv "$VENV" || exit 1
-    fi
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        log "installing requirements"
-        "$VENV/bin/pip" install -q -U pip wheel setuptools || exit 1
-        "$VENV/bin/pip" install -q -r requirements.txt -r test-requirements.txt || exit 1
-        echo "$want" > "$stamp"
-    fi
-    # Always reinstall the project itself (not editable: the nova.virt.nutanix
-    # shim must land inside nova's package directory, as in production).
-    "$VENV/bin/pip" install -q --no-deps --force-reinstall . >/dev/null || exit 1
-}
+. tools/lib/venv.sh
 
 rc=0
 failed=()
@@ -65,7 +28,9 @@ run_stage() {
     fi
 }
 
-ensure_system_packages
+# qemu-img: the emulator converts qcow2/vmdk/vhdx DISK_IMAGEs to raw, as the
+# cluster's image service does.
+ensure_debs qemu-utils:qemu-img
 ensure_venv
 export PATH="$VENV/bin:$PATH"
 cd "$TOP/tests/.." || exit 1
@@ -73,7 +38,7 @@ cd "$TOP/tests/.." || exit 1
 for stage in $STAGES; do
     case $stage in
     pep8)
-        run_stage pep8 "$VENV/bin/flake8" nutanix_openstack nova tests benchmarks tools
+        run_stage pep8 "$VENV/bin/flake8" nutanix_openstack nova tests benchmarks tools quickstart
         # Shell style as DevStack checks it (E011 would flag run_stage's one-line if).
         run_stage bashate "$VENV/bin/bashate" -i E006,E011 -e 'E*' devstack/plugin.sh \
             devstack/settings devstack/override-defaults devstack/lib/* tools/*.sh ;;

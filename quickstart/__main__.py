@@ -1,0 +1,99 @@
+"""``python -m quickstart``: bring up the one-machine cloud and walk it.
+
+    python -m quickstart            start, walk an operator's day, stop
+    python -m quickstart --keep     start, walk, leave it running
+    python -m quickstart --no-walk --keep   just a cloud to play with
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from quickstart import stack as stack_mod
+from quickstart import walk as walk_mod
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='quickstart', description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--workdir', default=os.path.join(os.getcwd(), '.state',
+                                                     'quickstart'),
+                   help='where state, configs and logs go (wiped first)')
+    p.add_argument('--keep', action='store_true',
+                   help='leave the cloud running after the walk')
+    p.add_argument('--no-walk', action='store_true',
+                   help='only start the services')
+    p.add_argument('--port-base', type=int, default=0,
+                   help='use consecutive ports from this one instead of '
+                        'the services\' usual ports')
+    p.add_argument('--image', help='disk image file for the walk (default: '
+                                   'a small qcow2 made with qemu-img)')
+    p.add_argument('--nutanix-endpoint',
+                   help='a real cluster\'s Prism Central URL instead of the '
+                        'emulator (with --nutanix-username, '
+                        '--nutanix-password, --nutanix-container)')
+    p.add_argument('--nutanix-username')
+    p.add_argument('--nutanix-password')
+    p.add_argument('--nutanix-container')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import shutil
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    nutanix = None
+    if args.nutanix_endpoint:
+        nutanix = {'endpoint': args.nutanix_endpoint,
+                   'username': args.nutanix_username,
+                   'password': args.nutanix_password,
+                   'storage_container': args.nutanix_container,
+                   'verify_ssl': True}
+    stack = stack_mod.Stack(args.workdir,
+                            ports=stack_mod.ports_from_base(args.port_base),
+                            nutanix=nutanix)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_signal)
+
+    status = 0
+    start = time.time()
+    try:
+        stack.start()
+        print('\nAll services up in %.0fs.' % (time.time() - start))
+        if not args.no_walk:
+            walk = walk_mod.Walk(stack, image_path=args.image)
+            walk.run()
+            print('\nStep timings:')
+            for name, took in stack.timings + walk.timings:
+                print('  %7.1fs  %s' % (took, name))
+        if args.keep:
+            rc = os.path.join(args.workdir, 'openrc')
+            with open(rc, 'w') as f:
+                f.write(stack.openrc())
+            print('\nThe cloud keeps running. Use it with:\n'
+                  '  source %s\n  %s image list\n'
+                  'Logs: %s\nPress Ctrl-C to stop everything.'
+                  % (rc, os.path.join(os.path.dirname(sys.executable),
+                                      'openstack'),
+                     stack.lay.path('logs')))
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print('\nInterrupted.')
+        status = 130
+    except Exception as e:
+        print('\nFAILED: %s' % e)
+        print('Logs: %s' % stack.lay.path('logs'))
+        status = 1
+    finally:
+        print('Stopping services...')
+        stack.stop()
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Configuration files of the quick start's OpenStack services.
+
+Every service listens on 127.0.0.1 only, keeps its state (SQLite databases,
+keys, logs) under the stack's work directory, authenticates through the
+stack's Keystone and talks to the Nutanix v4 API of the emulator (or of a
+real cluster: only the ``nutanix`` connection settings change).
+"""
+
+import os
+
+ADMIN_PASSWORD = 'quickstart-admin'
+DB_PASSWORD = 'quickstart-db'
+REGION = 'RegionOne'
+
+
+def render(sections, overrides=None):
+    """dict of sections -> ini text (values already strings)."""
+    sections = {k: dict(v) for k, v in sections.items()}
+    for section, values in (overrides or {}).items():
+        sections.setdefault(section, {}).update(values)
+    out = []
+    for section, values in sections.items():
+        out.append('[%s]' % section)
+        for key, value in values.items():
+            out.append('%s = %s' % (key, value))
+        out.append('')
+    return '\n'.join(out)
+
+
+def db(lay, name):
+    """The service's database on the stack's own MariaDB."""
+    return 'mysql+pymysql://openstack:%s@127.0.0.1:%d/%s?charset=utf8' % (
+        DB_PASSWORD, lay.ports['mysql'], name)
+
+
+class Layout(object):
+    """Ports and paths of one stack."""
+
+    def __init__(self, workdir, ports, nutanix, overrides=None):
+        self.workdir = os.path.abspath(workdir)
+        # {service: {section: {key: value}}} merged over the defaults
+        self.overrides = overrides or {}
+        self.ports = ports
+        # nutanix: dict(endpoint, username, password, storage_container)
+        self.nutanix = nutanix
+
+    def path(self, *parts):
+        return os.path.join(self.workdir, *parts)
+
+    def url(self, service, suffix=''):
+        return 'http://127.0.0.1:%d%s' % (self.ports[service], suffix)
+
+    @property
+    def auth_url(self):
+        return self.url('keystone', '/v3')
+
+    @property
+    def transport_url(self):
+        return 'rabbit://guest:guest@127.0.0.1:%d/' % self.ports['rabbit']
+
+    def authtoken(self):
+        return {
+            'www_authenticate_uri': self.auth_url,
+            'auth_url': self.auth_url,
+            'auth_type': 'password',
+            'project_domain_name': 'Default',
+            'user_domain_name': 'Default',
+            'project_name': 'admin',
+            'username': 'admin',
+            'password': ADMIN_PASSWORD,
+            'region_name': REGION,
+        }
+
+    def service_auth(self, **extra):
+        values = {
+            'auth_url': self.auth_url,
+            'auth_type': 'password',
+            'project_domain_name': 'Default',
+            'user_domain_name': 'Default',
+            'project_name': 'admin',
+            'username': 'admin',
+            'password': ADMIN_PASSWORD,
+            'region_name': REGION,
+        }
+        values.update(extra)
+        return values
+
+    def nutanix_opts(self, prefix):
+        n = self.nutanix
+        return {
+            prefix + 'endpoints': n['endpoint'],
+            prefix + 'username': n['username'],
+            prefix + 'password': n['password'],
+            prefix + 'verify_ssl': str(n.get('verify_ssl', False)),
+            prefix + 'storage_container': n['storage_container'],
+            prefix + 'task_poll_interval': '0.2',
+        }
+
+
+def keystone_conf(lay):
+    return render(overrides=lay.overrides.get('keystone'), sections={
+        'DEFAULT': {'log_file': lay.path('logs', 'keystone-app.log')},
+        'database': {'connection': db(lay, 'keystone')},
+        'token': {'provider': 'fernet'},
+        'fernet_tokens': {'key_repository': lay.path('keystone',
+                                                     'fernet-keys')},
+        'credential': {'key_repository': lay.path('keystone',
+                                                  'credential-keys')},
+    })
+
+
+def glance_conf(lay):
+    return render(overrides=lay.overrides.get('glance'), sections={
+        'DEFAULT': {
+            'log_file': lay.path('logs', 'glance-app.log'),
+            'enabled_backends': 'cluster:nutanix',
+            'show_image_direct_url': 'True',
+            'show_multiple_locations': 'True',
+            'enabled_import_methods': '[glance-direct,web-download]',
+            'worker_self_reference_url': lay.url('glance'),
+        },
+        'database': {'connection': db(lay, 'glance')},
+        'paste_deploy': {'flavor': 'keystone'},
+        'keystone_authtoken': lay.authtoken(),
+        'oslo_policy': {'enforce_new_defaults': 'False',
+                        'enforce_scope': 'False'},
+        'glance_store': {'default_backend': 'cluster'},
+        'cluster': dict(lay.nutanix_opts('nutanix_'),
+                        store_description='Nutanix AHV cluster'),
+        'os_glance_staging_store': {
+            'filesystem_store_datadir': lay.path('glance', 'staging')},
+        'os_glance_tasks_store': {
+            'filesystem_store_datadir': lay.path('glance', 'tasks')},
+        'oslo_concurrency': {'lock_path': lay.path('locks')},
+    })
+
+
+def placement_conf(lay):
+    return render(overrides=lay.overrides.get('placement'), sections={
+        'DEFAULT': {'log_file': lay.path('logs', 'placement-app.log')},
+        'placement_database': {
+            'connection': db(lay, 'placement')},
+        'api': {'auth_strategy': 'keystone'},
+        'keystone_authtoken': lay.authtoken(),
+    })
+
+
+def nova_conf(lay):
+    return render(overrides=lay.overrides.get('nova'), sections={
+        'DEFAULT': {
+            'compute_driver': 'nutanix.NutanixDriver',
+            'transport_url': lay.transport_url,
+            'state_path': lay.path('nova'),
+            'instances_path': lay.path('nova', 'instances'),
+            'my_ip': '127.0.0.1',
+            'host': 'quickstart-compute',
+            'use_rootwrap_daemon': 'False',
+            'osapi_compute_workers': '1',
+            'metadata_workers': '1',
+        },
+        'api': {'auth_strategy': 'keystone'},
+        'api_database': {'connection': db(lay, 'nova_api')},
+        'database': {'connection': db(lay, 'nova')},
+        'keystone_authtoken': lay.authtoken(),
+        'placement': lay.service_auth(),
+        'glance': {'region_name': REGION},
+        'cinder': dict(lay.service_auth(), os_region_name=REGION,
+                       catalog_info='block-storage:cinderv3:publicURL'),
+        'neutron': lay.service_auth(),
+        'service_user': dict(lay.service_auth(),
+                             send_service_user_token='True'),
+        'scheduler': {'discover_hosts_in_cells_interval': '2'},
+        'conductor': {'workers': '1'},
+        'vnc': {'enabled': 'False'},
+        'oslo_concurrency': {'lock_path': lay.path('locks')},
+        'oslo_policy': {'enforce_new_defaults': 'False',
+                        'enforce_scope': 'False'},
+        'nutanix': {
+            'endpoints': lay.nutanix['endpoint'],
+            'username': lay.nutanix['username'],
+            'password': lay.nutanix['password'],
+            'verify_ssl': str(lay.nutanix.get('verify_ssl', False)),
+            'storage_container': lay.nutanix['storage_container'],
+            'task_poll_interval': '0.2',
+        },
+    })
+
+
+def cinder_conf(lay):
+    return render(overrides=lay.overrides.get('cinder'), sections={
+        'DEFAULT': {
+            'transport_url': lay.transport_url,
+            'auth_strategy': 'keystone',
+            'enabled_backends': 'nutanix',
+            'default_volume_type': 'nutanix',
+            'state_path': lay.path('cinder'),
+            'log_dir': lay.path('logs'),
+            'osapi_volume_workers': '1',
+            'host': 'quickstart',
+            'glance_catalog_info': 'image:glance:publicURL',
+            'allowed_direct_url_schemes': 'nutanix',
+            'use_multipath_for_image_xfer': 'False',
+        },
+        'database': {'connection': db(lay, 'cinder')},
+        'keystone_authtoken': lay.authtoken(),
+        'nova': lay.service_auth(),
+        'service_user': dict(lay.service_auth(),
+                             send_service_user_token='True'),
+        'oslo_concurrency': {'lock_path': lay.path('locks')},
+        'oslo_policy': {'enforce_new_defaults': 'False',
+                        'enforce_scope': 'False'},
+        'coordination': {'backend_url': 'file://%s'
+                         % lay.path('cinder', 'coordination')},
+        'nutanix': dict(
+            lay.nutanix_opts('nutanix_'),
+            volume_driver=(
+                'nutanix_openstack.cinder.driver.NutanixVolumeDriver'),
+            volume_backend_name='nutanix'),
+    })
+
+
+def neutron_conf(lay):
+    # ML2 with no mechanism driver: Nova's server views always ask Neutron
+    # for ports; servers are booted with "--nic none", so no network is ever
+    # wired and no agent is needed.
+    return render(overrides=lay.overrides.get('neutron'), sections={
+        'DEFAULT': {
+            'core_plugin': 'ml2',
+            'service_plugins': '',
+            'transport_url': lay.transport_url,
+            'auth_strategy': 'keystone',
+            'log_file': lay.path('logs', 'neutron-app.log'),
+            'api_workers': '1',
+            'rpc_workers': '1',
+            'notify_nova_on_port_status_changes': 'False',
+            'notify_nova_on_port_data_changes': 'False',
+            'state_path': lay.path('neutron'),
+        },
+        'database': {'connection': db(lay, 'neutron')},
+        'keystone_authtoken': lay.authtoken(),
+        'ml2': {'type_drivers': 'flat', 'tenant_network_types': '',
+                'mechanism_drivers': '', 'extension_drivers': ''},
+        'ml2_type_flat': {'flat_networks': ''},
+        'oslo_concurrency': {'lock_path': lay.path('locks')},
+        'oslo_policy': {'enforce_new_defaults': 'False',
+                        'enforce_scope': 'False'},
+    })
+
+
+def emulator_conf(lay, data_dir):
+    return render({
+        'emulator': {
+            'host': '127.0.0.1',
+            'port': str(lay.ports['emulator']),
+            'data_dir': data_dir,
+            'username': lay.nutanix['username'],
+            'password': lay.nutanix['password'],
+            'task_mode': 'async',
+        },
+    })

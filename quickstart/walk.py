@@ -1,0 +1,319 @@
+"""An operator's day on the quick-start cloud, with the real ``openstack`` CLI.
+
+Every step prints the command, its timing and what it proves.  Backend
+objects are checked through the Nutanix v4 API (the emulator's, or a real
+cluster's), to show that bytes live on the cluster and that clean-up leaves
+nothing behind.
+"""
+
+import http.server
+import json
+import os
+import shlex
+import subprocess
+import threading
+import time
+
+from quickstart import procs
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Walk(object):
+
+    def __init__(self, stack, say=print, image_path=None):
+        self.stack = stack
+        self.say = say
+        self.env = stack.cli_env()
+        self.timings = []
+        self.image_path = image_path
+        self.workdir = stack.lay.path('walk')
+        os.makedirs(self.workdir, exist_ok=True)
+        self._client = None
+
+    # -- plumbing ----------------------------------------------------------
+    def osc(self, *args, parse=True, timeout=600):
+        argv = [procs.bin_path('openstack')] + list(args)
+        if parse:
+            argv += ['-f', 'json']
+        self.say('    $ openstack %s' % ' '.join(shlex.quote(a) for a in args))
+        proc = subprocess.run(argv, env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise StepFailed('openstack %s failed:\n%s%s'
+                             % (' '.join(args), proc.stdout, proc.stderr))
+        if parse and proc.stdout.strip():
+            return json.loads(proc.stdout)
+        return proc.stdout
+
+    def step(self, title, fn):
+        self.say('\n== %s' % title)
+        start = time.time()
+        result = fn()
+        took = time.time() - start
+        self.timings.append((title, took))
+        self.say('   done in %.1fs' % took)
+        return result
+
+    def wait_for(self, what, fn, timeout=300, interval=1.0):
+        deadline = time.time() + timeout
+        while True:
+            value = fn()
+            if value:
+                return value
+            if time.time() > deadline:
+                raise StepFailed('timed out waiting for %s' % what)
+            time.sleep(interval)
+
+    def wait_status(self, kind, name_or_id, want, timeout=300,
+                    bad=('error', 'ERROR', 'killed')):
+        def check():
+            obj = self.osc(kind, 'show', name_or_id)
+            status = obj.get('status')
+            if status in bad:
+                raise StepFailed('%s %s went to %s: %s'
+                                 % (kind, name_or_id, status,
+                                    obj.get('fault') or ''))
+            return obj if status == want else None
+        return self.wait_for('%s %s to be %s' % (kind, name_or_id, want),
+                             check, timeout)
+
+    @property
+    def backend(self):
+        if self._client is None:
+            from nutanix_openstack.prism import client
+            n = self.stack.nutanix
+            self._client = client.PrismClient(
+                endpoints=[n['endpoint']], username=n['username'],
+                password=n['password'], verify=n.get('verify_ssl', False),
+                task_poll_interval=0.2)
+        return self._client
+
+    def backend_counts(self):
+        return {
+            'images': len(self.backend.images.list()),
+            'vms': len(self.backend.vms.list()),
+            'volume_groups': len(self.backend.volume_groups.list()),
+            'recovery_points': len(self.backend.recovery_points.list()),
+        }
+
+    def make_image(self):
+        """A small qcow2 disk image (qemu-img), unless one was given."""
+        if self.image_path:
+            return self.image_path
+        raw = os.path.join(self.workdir, 'disk.raw')
+        qcow = os.path.join(self.workdir, 'cirros-like.qcow2')
+        with open(raw, 'wb') as f:
+            f.truncate(64 * 1024 * 1024)
+            f.seek(0)
+            f.write(b'\xeb\x63\x90' + b'quickstart boot sector'.ljust(509,
+                                                                      b'\0'))
+            f.seek(510)
+            f.write(b'\x55\xaa')
+            for i in range(8):
+                f.seek(i * 8 * 1024 * 1024 + 4096)
+                f.write(os.urandom(256 * 1024))
+        subprocess.run(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2',
+                        raw, qcow], check=True)
+        os.unlink(raw)
+        return qcow
+
+    def serve_file(self, path):
+        """Serve one file over HTTP on loopback, for the URL import."""
+        directory = os.path.dirname(path)
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=directory, **kw)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        url = 'http://127.0.0.1:%d/%s' % (server.server_address[1],
+                                          os.path.basename(path))
+        return server, url
+
+    # -- the day -------------------------------------------------------------
+    def run(self):
+        before = self.backend_counts()
+        self.say('\nBackend objects before: %s' % before)
+        image_file = self.make_image()
+        s = {}
+
+        def upload():
+            img = self.osc('image', 'create', '--disk-format', 'qcow2',
+                           '--container-format', 'bare', '--file',
+                           image_file, 'qs-image')
+            s['image'] = img['id']
+            img = self.wait_status('image', img['id'], 'active')
+            self.say('   image %s active, %s bytes, stored on the cluster: '
+                     '%s' % (img['id'], img.get('size'),
+                             img.get('direct_url') or img.get('locations')))
+        self.step('1a. Upload an image (bytes stream to the cluster)', upload)
+
+        def url_import():
+            server, url = self.serve_file(image_file)
+            try:
+                img = self.osc('image', 'create', '--disk-format', 'qcow2',
+                               '--container-format', 'bare', '--import',
+                               '--import-method', 'web-download',
+                               '--uri', url, 'qs-imported')
+                s['imported'] = img['id']
+                self.wait_status('image', img['id'], 'active')
+            finally:
+                server.shutdown()
+        self.step('1b. Import an image from a URL', url_import)
+
+        def listing():
+            out = self.osc('image', 'list', '--long')
+            for img in out:
+                self.say('   %s  %-12s %s' % (img['ID'], img['Name'],
+                                              img['Status']))
+            backend = self.backend.images.list()
+            self.say('   backend images: %s'
+                     % ', '.join('%s (%s, %s bytes)'
+                                 % (i.get('name'), i.get('type'),
+                                    i.get('sizeBytes')) for i in backend))
+            glance_dir = self.stack.lay.path('glance')
+            local = sum(len(f) for _r, _d, f in os.walk(glance_dir))
+            self.say('   files under Glance\'s own directories: %d' % local)
+        self.step('1c. List images: the bytes live on the backend', listing)
+
+        def volume_from_image():
+            vol = self.osc('volume', 'create', '--size', '1', '--image',
+                           s['image'], 'qs-vol-from-image')
+            s['vol_image'] = vol['id']
+            self.wait_status('volume', vol['id'], 'available')
+        self.step('2a. A volume from the image (copy-on-write clone)',
+                  volume_from_image)
+
+        def boot_image():
+            srv = self.osc('server', 'create', '--flavor', 'qs.small',
+                           '--image', s['image'], '--nic', 'none',
+                           'qs-server-image')
+            s['srv_image'] = srv['id']
+            self.wait_status('server', srv['id'], 'ACTIVE')
+        self.step('2b. A server booted from the image', boot_image)
+
+        def boot_volume():
+            vol = self.osc('volume', 'create', '--size', '1', '--image',
+                           s['image'], '--bootable', 'qs-boot-vol')
+            s['vol_boot'] = vol['id']
+            self.wait_status('volume', vol['id'], 'available')
+            srv = self.osc('server', 'create', '--flavor', 'qs.small',
+                           '--volume', vol['id'], '--nic', 'none',
+                           'qs-server-volume')
+            s['srv_volume'] = srv['id']
+            self.wait_status('server', srv['id'], 'ACTIVE')
+        self.step('2c. A server booted from a volume', boot_volume)
+
+        def snapshot():
+            self.osc('server', 'image', 'create', '--name', 'qs-snapshot',
+                     s['srv_image'])
+            img = self.wait_for(
+                'snapshot image', lambda: [
+                    i for i in self.osc('image', 'list', '--name',
+                                        'qs-snapshot')
+                    if i['Status'] == 'active'])[0]
+            s['snapshot'] = img['ID']
+            srv = self.osc('server', 'create', '--flavor', 'qs.small',
+                           '--image', img['ID'], '--nic', 'none',
+                           'qs-server-snapshot')
+            s['srv_snap'] = srv['id']
+            self.wait_status('server', srv['id'], 'ACTIVE')
+        self.step('3. Snapshot a server (no bytes through nova-compute) and '
+                  'boot from the snapshot', snapshot)
+
+        def attach():
+            vol = self.osc('volume', 'create', '--size', '1', 'qs-data')
+            s['vol_data'] = vol['id']
+            self.wait_status('volume', vol['id'], 'available')
+            self.osc('server', 'add', 'volume', s['srv_image'], vol['id'],
+                     parse=False)
+            self.wait_status('volume', vol['id'], 'in-use')
+            self.osc('--os-volume-api-version', '3.42', 'volume', 'set',
+                     '--size', '2', vol['id'], parse=False)
+            self.wait_for('extend', lambda: self.osc(
+                'volume', 'show', vol['id'])['size'] == 2)
+            self.osc('server', 'remove', 'volume', s['srv_image'], vol['id'],
+                     parse=False)
+            self.wait_status('volume', vol['id'], 'available')
+        self.step('4. Attach a volume, extend it while attached, detach',
+                  attach)
+
+        def group_snapshot():
+            self.osc('volume', 'group', 'type', 'create',
+                     '--property', 'consistent_group_snapshot_enabled=<is> '
+                     'True', 'qs-consistent')
+            grp = self.osc('--os-volume-api-version', '3.20', 'volume',
+                           'group', 'create', '--volume-group-type',
+                           'qs-consistent', '--volume-type', 'nutanix',
+                           'qs-db-shards')
+            s['group'] = grp['id']
+            self.wait_status('volume group', grp['id'], 'available')
+            shards = []
+            for i in range(3):
+                vol = self.osc('volume', 'create', '--size', '1', '--type',
+                               'nutanix', 'qs-shard-%d' % i)
+                self.wait_status('volume', vol['id'], 'available')
+                shards.append(vol['id'])
+            s['shards'] = shards
+            self.osc('--os-volume-api-version', '3.20', 'volume', 'group',
+                     'add', 'volume', grp['id'], *shards, parse=False)
+            snap = self.osc('--os-volume-api-version', '3.14', 'volume',
+                            'group', 'snapshot', 'create', '--volume-group',
+                            grp['id'], 'qs-shards-snap')
+            s['group_snap'] = snap['id']
+            self.wait_status('volume group snapshot', snap['id'],
+                             'available')
+            clone = self.osc('--os-volume-api-version', '3.20', 'volume',
+                             'group', 'create', '--source-group-snapshot',
+                             snap['id'], 'qs-db-shards-copy')
+            s['group_copy'] = clone['id']
+            self.wait_status('volume group', clone['id'], 'available')
+        self.step('5. Consistency-group snapshot of 3 volumes and a copy of '
+                  'the group from it', group_snapshot)
+
+        self.step('6. Clean up', lambda: self.cleanup(s))
+        after = self.backend_counts()
+        self.say('\nBackend objects after clean-up: %s' % after)
+        if after != before:
+            raise StepFailed('backend objects left behind: before %s, after '
+                             '%s' % (before, after))
+        return self.timings
+
+    def cleanup(self, s):
+        def quiet(*args):
+            try:
+                self.osc(*args, parse=False)
+            except StepFailed as e:
+                self.say('   (%s)' % str(e).splitlines()[0])
+
+        for key in ('srv_snap', 'srv_volume', 'srv_image'):
+            if key in s:
+                quiet('server', 'delete', '--wait', s[key])
+        if 'group_copy' in s:
+            quiet('--os-volume-api-version', '3.20', 'volume', 'group',
+                  'delete', '--force', s['group_copy'])
+        if 'group_snap' in s:
+            quiet('--os-volume-api-version', '3.14', 'volume', 'group',
+                  'snapshot', 'delete', s['group_snap'])
+        if 'group' in s:
+            quiet('--os-volume-api-version', '3.20', 'volume', 'group',
+                  'delete', '--force', s['group'])
+        for key in ('vol_data', 'vol_boot', 'vol_image'):
+            if key in s:
+                quiet('volume', 'delete', s[key])
+        for vid in s.get('shards', []):
+            quiet('volume', 'delete', vid)
+        self.wait_for('volumes to go', lambda: not [
+            v for v in self.osc('volume', 'list')
+            if v['Name'].startswith('qs-')], timeout=300)
+        for key in ('snapshot', 'imported', 'image'):
+            if key in s:
+                quiet('image', 'delete', s[key])

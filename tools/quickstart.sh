@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The quick start: a one-machine OpenStack (Keystone, Glance, Placement,
+# Neutron, Nova, Cinder from PyPI) with our plugins on the Nutanix emulator,
+# then an operator's day with the real `openstack` CLI.
+#
+#   bash tools/quickstart.sh            start, walk, stop
+#   bash tools/quickstart.sh --keep     leave it running afterwards
+#   bash tools/quickstart.sh --help     all options
+#
+# Needs Python 3.11; as root it installs the Debian packages it needs
+# (qemu-utils, rabbitmq-server, mariadb-server).  Everything listens on
+# 127.0.0.1 only; state and logs go to .state/quickstart/.
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+. tools/lib/venv.sh
+ensure_debs qemu-utils:qemu-img rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
+    mariadb-server:mariadbd
+ensure_venv
+exec "$VENV/bin/python" -m quickstart "$@"
