@@ -1,6 +1,6 @@
 """Configuration files of the quick start's OpenStack services.
 
-Every service listens on 127.0.0.1 only, keeps its state (SQLite databases,
+Every service listens on 127.0.0.1 only, keeps its state (MariaDB databases,
 keys, logs) under the stack's work directory, authenticates through the
 stack's Keystone and talks to the Nutanix v4 API of the emulator (or of a
 real cluster: only the ``nutanix`` connection settings change).
@@ -250,8 +250,8 @@ def neutron_conf(lay):
 def emulator_conf(lay, data_dir):
     return render({
         'emulator': {
-            'host': '127.0.0.1',
-            'port': str(lay.ports['emulator']),
+            'listen_host': '127.0.0.1',
+            'listen_port': str(lay.ports['emulator']),
             'data_dir': data_dir,
             'username': lay.nutanix['username'],
             'password': lay.nutanix['password'],

@@ -151,8 +151,8 @@ class VMOps(object):
         except imagecache.UnsupportedImageFormat:
             raise exception.ImageUnacceptable(
                 image_id=image_meta.id,
-                reason='disk format %s cannot be booted on AHV (raw, qcow2, '
-                       'vmdk, vhdx and iso can)' % disk_format)
+                reason='disk format %s cannot be booted by the nutanix '
+                       'driver (raw, qcow2 and iso can)' % disk_format)
         if kind == 'ISO_IMAGE':
             disks = []
             if root_bytes:

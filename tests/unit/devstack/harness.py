@@ -69,6 +69,7 @@ class DevStack(object):
         self.glance_api_conf = os.path.join(self.etc, 'glance-api.conf')
         self.cinder_conf = os.path.join(self.etc, 'cinder.conf')
         self.nova_conf = os.path.join(self.etc, 'nova.conf')
+        self.nova_cpu_conf = os.path.join(self.etc, 'nova-cpu.conf')
         self.tempest_conf = os.path.join(self.etc, 'tempest.conf')
         self.nova_src = os.path.join(self.root, 'nova-src')
         self.env = {
@@ -85,6 +86,7 @@ class DevStack(object):
             'GLANCE_API_CONF': self.glance_api_conf,
             'CINDER_CONF': self.cinder_conf,
             'NOVA_CONF': self.nova_conf,
+            'NOVA_CPU_CONF': self.nova_cpu_conf,
             'TEMPEST_CONFIG': self.tempest_conf,
             'PYTHON': sys.executable,
             'NUTANIX_OPENSTACK_DIR': REPO,
@@ -127,6 +129,9 @@ class DevStack(object):
             self.nova_conf: ['[DEFAULT]', 'debug = True',
                              'compute_driver = libvirt.LibvirtDriver', '',
                              '[glance]', 'api_servers = http://x/image'],
+            self.nova_cpu_conf: ['[DEFAULT]', 'debug = True',
+                                 'compute_driver = libvirt.LibvirtDriver',
+                                 '', '[key_manager]', 'fixed_key = k'],
             self.tempest_conf: ['[compute-feature-enabled]',
                                 'rescue = True', '', '[volume]',
                                 'storage_protocol = iSCSI'],

@@ -39,7 +39,8 @@ def stacked_emulator_node(root):
     n = harness.DevStack(root)
     n.write_devstack_configs()
     n.before = {path: harness.parse_ini(path) for path in (
-        n.glance_api_conf, n.cinder_conf, n.nova_conf, n.tempest_conf)}
+        n.glance_api_conf, n.cinder_conf, n.nova_conf, n.nova_cpu_conf,
+        n.tempest_conf)}
     try:
         n.result = n.stack()
     except Exception:
@@ -166,6 +167,14 @@ class TestEmulatorMode(object):
             },
         }
 
+    def test_nova_compute_config(self, stacked):
+        n = stacked
+        conf = harness.parse_ini(n.nova_cpu_conf)
+        assert conf['DEFAULT'] == {'debug': 'True',
+                                   'compute_driver': 'nutanix.NutanixDriver'}
+        assert conf['key_manager'] == {'fixed_key': 'k'}
+        assert conf['nutanix'] == harness.parse_ini(n.nova_conf)['nutanix']
+
     def test_nova_shim_linked_into_editable_nova(self, stacked):
         link = os.path.join(stacked.nova_src, 'nova', 'virt',
                             'nutanix')
@@ -201,7 +210,8 @@ class TestEmulatorMode(object):
         assert n.pid('nutanix-emulator') is None
         with pytest.raises(requests.ConnectionError):
             requests.get(endpoint_of(n) + CLUSTERS, timeout=5)
-        for path in (n.glance_api_conf, n.nova_conf, n.tempest_conf):
+        for path in (n.glance_api_conf, n.nova_conf, n.nova_cpu_conf,
+                     n.tempest_conf):
             assert without_empty_sections(harness.parse_ini(path)) == \
                 n.before[path], path
         # enabled_backends is lib/cinder's own, not the plugin's.

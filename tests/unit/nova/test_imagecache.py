@@ -24,11 +24,13 @@ class LocationTestCase(base.TestCase):
             self.assertIsNone(imagecache.parse_location(bad), bad)
 
     def test_kind(self):
-        for fmt in ('raw', 'qcow2', 'vmdk', 'vhdx', None):
+        for fmt in ('raw', 'qcow2', None):
             self.assertEqual('DISK_IMAGE', imagecache.image_kind(fmt))
         self.assertEqual('ISO_IMAGE', imagecache.image_kind('iso'))
-        self.assertRaises(imagecache.UnsupportedImageFormat,
-                          imagecache.image_kind, 'ami')
+        # Only what the driver declares in its capabilities (traits).
+        for fmt in ('ami', 'aki', 'vmdk', 'vhdx', 'vdi'):
+            self.assertRaises(imagecache.UnsupportedImageFormat,
+                              imagecache.image_kind, fmt)
 
 
 class ImageCacheTestCase(base.TestCase):
