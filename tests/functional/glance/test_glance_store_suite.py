@@ -20,8 +20,11 @@ import testtools
 from nutanix_openstack.emulator import fixture as emu_fixture
 from tests.functional.glance import base
 
-os.environ.setdefault('OS_CLIENT_CONFIG_FILE', os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), 'clouds.yaml'))
+# Forced (not setdefault): a developer's own clouds.yaml may lack the
+# "devstack-admin" cloud the base class insists on reading.
+os.environ['OS_CLIENT_CONFIG_FILE'] = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), 'clouds.yaml')
+os.environ.pop('OS_TEST_GLANCE_STORE_FUNC_TEST_CLOUD', None)
 
 CONF = cfg.CONF
 
