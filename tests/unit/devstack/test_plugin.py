@@ -242,6 +242,9 @@ class TestEmulatorMode(object):
         assert not os.path.exists(n.env['NUTANIX_EMULATOR_CONF_DIR'])
         assert not os.path.lexists(os.path.join(n.nova_src, 'nova', 'virt',
                                                 'nutanix'))
+        # Only the link went, not the shim it pointed to.
+        assert os.path.isfile(os.path.join(harness.REPO, 'nova', 'virt',
+                                           'nutanix', '__init__.py'))
         assert not os.path.exists(os.path.join(n.data, 'nutanix-openstack'))
         assert without_empty_sections(harness.parse_ini(n.nova_conf)) == \
             n.before[n.nova_conf]
