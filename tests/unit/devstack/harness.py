@@ -5,6 +5,10 @@ Each run is a fresh ``bash`` that sources the stand-ins, then the plugin's
 ``override-defaults`` and ``settings`` (as DevStack does before every
 phase), then ``plugin.sh <phase>`` for each phase asked, with ``errexit``
 and ``xtrace`` on as in stack.sh.
+
+With ``DEVSTACK_INI_CONFIG`` pointing at a DevStack checkout's
+``inc/ini-config``, DevStack's own iniset/iniget/inidelete/ini_has_option
+replace the stand-ins (to check the plugin against the real ones).
 """
 
 import os
@@ -145,6 +149,8 @@ class DevStack(object):
         lines = ['set -o errexit', 'set -o xtrace',
                  'source %s' % q(os.path.join(FAKE_DEVSTACK_DIR,
                                               'functions')),
+                 'if [[ -n "${DEVSTACK_INI_CONFIG:-}" ]]; then '
+                 'source "$DEVSTACK_INI_CONFIG"; fi',
                  'source %s' % q(os.path.join(REPO, 'devstack',
                                               'override-defaults')),
                  # lib/cinder's own default comes after override-defaults.
@@ -162,7 +168,9 @@ class DevStack(object):
 
     def run(self, phases, check=True, timeout=180):
         env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
-               'HOME': self.root, 'LANG': 'C.UTF-8'}
+               'HOME': self.root, 'LANG': 'C.UTF-8',
+               'DEVSTACK_INI_CONFIG': os.environ.get('DEVSTACK_INI_CONFIG',
+                                                     '')}
         env.update(self.env)
         proc = subprocess.run(['bash', '-c', self.script(phases)], env=env,
                               capture_output=True, text=True,
