@@ -277,7 +277,8 @@ class NutanixDriver(driver.ComputeDriver):
     @_boundary
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
-                         allocations, block_device_info=None, power_on=True):
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
         """Give the VM the new flavor.
 
         vms.update (vCPUs, memory), vms.resize_disk, vms.power_on.
@@ -291,7 +292,7 @@ class NutanixDriver(driver.ComputeDriver):
     @_boundary
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
-                                power_on=True):
+                                power_on=True, share_info=None):
         """vms.update back to the old flavor, vms.power_on."""
         self.ops.vm.finish_revert_migration(instance, power_on)
 

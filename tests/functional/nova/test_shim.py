@@ -16,7 +16,6 @@ Two honest situations:
 """
 
 import glob
-import importlib
 import os
 import subprocess
 import sys
@@ -33,31 +32,12 @@ from nova.virt import fake
 from nutanix_openstack.nova import driver as nutanix_driver
 from tests.functional.nova import base
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-REPO_SHIM_DIR = os.path.join(REPO, 'nova', 'virt')
-
-
-def _installed_shim():
-    """The shim module if it imports without help, else None."""
-    sys.modules.pop('nova.virt.nutanix', None)
-    try:
-        return importlib.import_module('nova.virt.nutanix')
-    except ImportError:
-        sys.modules.pop('nova.virt.nutanix', None)
-        return None
-
 
 class ShimTestCase(unittest.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.installed = _installed_shim()
-        if self.installed is None:
-            original = list(nova.virt.__path__)
-            nova.virt.__path__.append(REPO_SHIM_DIR)
-            self.addCleanup(setattr, nova.virt, '__path__', original)
-            self.addCleanup(sys.modules.pop, 'nova.virt.nutanix', None)
+        self.installed = base.use_shim(self)
         self.emu = base.emulator()
         self.emu.admin.reset()
         cfg = config_fixture.Config(base.CONF)
@@ -75,12 +55,12 @@ class ShimTestCase(unittest.TestCase):
         shim = sys.modules['nova.virt.nutanix']
         nova_dir = os.path.dirname(os.path.abspath(nova.virt.__file__))
         expected_dir = (nova_dir if self.installed is not None
-                        else REPO_SHIM_DIR)
+                        else base.REPO_SHIM_DIR)
         self.assertEqual(os.path.join(expected_dir, 'nutanix'),
                          os.path.dirname(os.path.abspath(shim.__file__)))
 
     def test_installed_shim_is_the_repository_shim(self):
-        with open(os.path.join(REPO_SHIM_DIR, 'nutanix',
+        with open(os.path.join(base.REPO_SHIM_DIR, 'nutanix',
                                '__init__.py')) as f:
             repo_shim = f.read()
         # Two lines: a comment and the re-export.
@@ -96,7 +76,7 @@ class ShimTestCase(unittest.TestCase):
         out = tempfile.mkdtemp()
         subprocess.check_call(
             [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
-             '--no-build-isolation', '-w', out, REPO],
+             '--no-build-isolation', '-w', out, base.REPO],
             stdout=subprocess.DEVNULL)
         (wheel,) = glob.glob(os.path.join(out, '*.whl'))
         with zipfile.ZipFile(wheel) as z:

@@ -1,5 +1,6 @@
 """driver: the facade, its configuration checks and its error boundary."""
 
+import inspect
 from unittest import mock
 
 import os_resource_classes as orc
@@ -181,3 +182,15 @@ class DriverTestCase(base.TestCase):
                               'direct_snapshot'}, names)
         for o in opts:
             self.assertTrue(o.help, o.name)
+
+
+class SignatureTestCase(base.TestCase):
+
+    def test_overrides_take_the_arguments_nova_passes(self):
+        for name, f in vars(driver.NutanixDriver).items():
+            base_f = getattr(driver.driver.ComputeDriver, name, None)
+            if name.startswith('_') or not callable(base_f):
+                continue
+            ours = inspect.signature(getattr(f, '__wrapped__', f))
+            self.assertEqual(list(inspect.signature(base_f).parameters),
+                             list(ours.parameters), name)
