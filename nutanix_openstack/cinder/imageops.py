@@ -11,6 +11,7 @@ import uuid
 
 from cinder import exception
 from cinder.image import image_utils
+from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import excutils
 from oslo_utils import units
@@ -64,6 +65,14 @@ def location_urls(image_location, image_meta):
         if isinstance(loc, dict) and loc.get('url'):
             urls.append(loc['url'])
     return urls
+
+
+def _conversion_dir():
+    # Cinder's own option ([DEFAULT] image_conversion_dir), where it
+    # converts images too.
+    path = cfg.CONF.image_conversion_dir or tempfile.gettempdir()
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 class _ChunkReader(object):
@@ -202,9 +211,7 @@ class ImageOps(object):
 
     def _upload_temporary_image(self, context, volume, image_service,
                                 image_id):
-        conv_dir = (self.configuration.safe_get('image_conversion_dir') or
-                    tempfile.gettempdir())
-        os.makedirs(conv_dir, exist_ok=True)
+        conv_dir = _conversion_dir()
         name = 'cinder-image-%s-%s' % (volume.id, uuid.uuid4().hex[:8])
         with tempfile.NamedTemporaryFile(dir=conv_dir,
                                          prefix='nutanix-') as tmp:
@@ -367,9 +374,7 @@ class ImageOps(object):
                 image_service.update(context, glance_id, {},
                                      _ChunkReader(chunks))
             return
-        conv_dir = (self.configuration.safe_get('image_conversion_dir') or
-                    tempfile.gettempdir())
-        os.makedirs(conv_dir, exist_ok=True)
+        conv_dir = _conversion_dir()
         with tempfile.NamedTemporaryFile(dir=conv_dir,
                                          prefix='nutanix-') as tmp:
             with backend_errors('reading image %(img)s', img=image_ext_id):
