@@ -26,6 +26,7 @@ from nova.virt import driver
 from nutanix_openstack.nova import conf as nutanix_conf
 from nutanix_openstack.nova import hostops
 from nutanix_openstack.nova import imagecache
+from nutanix_openstack.nova import rescueops
 from nutanix_openstack.nova import snapshotops
 from nutanix_openstack.nova import vmops
 from nutanix_openstack.nova import volumeops
@@ -263,6 +264,18 @@ class NutanixDriver(driver.ComputeDriver):
         """Not supported: see suspend."""
         raise NotImplementedError(NOT_ON_AHV % 'resume')
 
+    @_boundary
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        """Boot from a clone of the rescue image (see rescueops)."""
+        self.ops.rescue.rescue(context, instance, image_meta,
+                               rescue_password)
+
+    @_boundary
+    def unrescue(self, context, instance):
+        """Remove the rescue disk, boot from the root disk again."""
+        self.ops.rescue.unrescue(instance)
+
     # -- resize on the one node --
 
     @_boundary
@@ -381,6 +394,8 @@ class _Ops(object):
         self.vm = vmops.VMOps(client, conf, cluster_ext_id,
                               self.container_ext_id, self.images,
                               self.volume)
+        self.rescue = rescueops.RescueOps(client, self.container_ext_id,
+                                          self.images, self.vm)
         self.snapshot = snapshotops.SnapshotOps(
             client, image_api, cluster_ext_id, conf.direct_snapshot)
         self.host = hostops.HostOps(client, cluster_ext_id,

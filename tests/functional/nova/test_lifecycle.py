@@ -137,3 +137,36 @@ class LifecycleTestCase(base.TestCase):
             self.driver.ops.container_ext_id)
         self.assertEqual(cap['free_bytes'] // base.GiB,
                          inv[orc.DISK_GB]['max_unit'])
+
+
+class RescueTestCase(base.TestCase):
+
+    def test_rescue_boots_the_rescue_image_with_the_root_attached(self):
+        instance = self.spawn(data=b'broken-root' * 100)
+        rescue_data = b'rescue-system' * 100
+        rescue_id = self.glance.add(rescue_data)
+        self.driver.rescue(self.context, instance, None,
+                           self.image_meta(rescue_id), 'pw', None, None)
+        vm = self.driver.ops.vm.get_vm(instance)
+        self.assertEqual('ON', vm['powerState'])
+        (rescue,) = [d for d in vm['disks']
+                     if utils.disk_address(d) == ('SATA', 0)]
+        self.assertEqual(rescue_data, self.emu.admin.read_disk(
+            rescue['extId'], 0, len(rescue_data)))
+        self.assertEqual({'busType': 'SATA', 'index': 0}, {
+            k: v for k, v in vm['bootConfig']['bootDevice']['diskAddress']
+            .items() if not k.startswith('$')})
+        root = utils.root_disk(vm)
+        self.assertEqual(b'broken-root', self.emu.admin.read_disk(
+            root['extId'], 0, 11))
+        self.assertRaises(exception.InstanceNotRescuable,
+                          self.driver.rescue, self.context, instance, None,
+                          self.image_meta(rescue_id), None, None, None)
+
+        self.driver.unrescue(self.context, instance)
+        vm = self.driver.ops.vm.get_vm(instance)
+        self.assertEqual([], [d for d in vm['disks']
+                              if utils.disk_address(d) == ('SATA', 0)])
+        self.assertEqual('SCSI', vm['bootConfig']['bootDevice']
+                         ['diskAddress']['busType'])
+        self.assertEqual('ON', vm['powerState'])
