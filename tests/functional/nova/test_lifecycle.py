@@ -61,6 +61,18 @@ class LifecycleTestCase(base.TestCase):
         self.assertRaises(exception.InstanceNotFound, self.driver.power_on,
                           self.context, other, None)
 
+    def test_another_compute_takes_over_with_nothing_lost(self):
+        # A nova-compute started elsewhere for the same cluster: a new
+        # driver with the same configuration and no shared state.
+        other = self.new_driver()
+        self.assertEqual([self.instance.uuid], other.list_instance_uuids())
+        self.assertEqual(power_state.RUNNING,
+                         other.get_info(self.instance).state)
+        other.power_off(self.instance)
+        self.assertEqual(power_state.SHUTDOWN, self.state())
+        other.destroy(self.context, self.instance, None)
+        self.assertEqual([], self.driver.list_instances())
+
     def test_destroy_removes_vm_and_disks_and_is_idempotent(self):
         disks_with_vm = self.emu.admin.inventory()['storage']['disks']
         self.driver.destroy(self.context, self.instance, None)

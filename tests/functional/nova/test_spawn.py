@@ -138,6 +138,20 @@ class SpawnTestCase(base.TestCase):
         self.assertEqual(before['storage']['disks'],
                          after['storage']['disks'])
 
+    def test_failed_create_task_leaves_no_vm(self):
+        image_id = self.glance.add(b'y' * 1000)
+        self.spawn(image_id=image_id)
+        before = self.emu.admin.inventory()
+        self.emu.admin.add_fault(method='POST', path='.*/ahv/config/vms$',
+                                 fail_task=True, times=1)
+        self.assertRaises(driver.NutanixBackendError, self.spawn,
+                          image_id=image_id)
+        after = self.emu.admin.inventory()
+        self.assertEqual(before['objects'].get('vm'),
+                         after['objects'].get('vm'))
+        self.assertEqual(before['storage']['disks'],
+                         after['storage']['disks'])
+
     def test_user_data_and_metadata_reach_cloud_init(self):
         instance = base.make_instance(user_data='I2Nsb3VkLWNvbmZpZwo=',
                                       metadata={'role': 'web'},
