@@ -7,12 +7,51 @@ answers on its port with its credentials."""
 import os
 import subprocess
 
+from oslo_config import cfg
 import pytest
 import requests
 
+from nutanix_openstack.cinder import options as cinder_options
+from nutanix_openstack.glance import options as glance_options
+from nutanix_openstack.nova import conf as nova_conf
+from nutanix_openstack.prism import client
 from tests.unit.devstack import harness
 
 SECRET = 'service-secret-1'
+
+
+def client_from(path, group, opts, prefix=''):
+    """The Prism client a service builds from the file the plugin wrote."""
+    conf = cfg.ConfigOpts()
+    conf.register_opts(opts, group=group)
+    conf(['--config-file', path], project='devstack-test',
+         default_config_files=[])
+    return conf[group], client.PrismClient.from_conf(conf[group], prefix)
+
+
+def check_services_reach_the_cluster(n):
+    """Check that every service's section works with the real driver options.
+
+    It parses with the driver's options and gives a client that finds the
+    cluster and the storage container.
+    """
+    sections = [
+        (n.nova_conf, 'nutanix', [o for _, opts in nova_conf.list_opts()
+                                  for o in opts], '', 'storage_container'),
+        (n.cinder_conf, 'nutanix', cinder_options.ALL_OPTS, 'nutanix_',
+         'nutanix_storage_container'),
+        (n.glance_api_conf, 'nutanix', glance_options.store_opts(),
+         'nutanix_', 'nutanix_storage_container'),
+    ]
+    for path, group, opts, prefix, container_opt in sections:
+        group_conf, prism = client_from(path, group, opts, prefix)
+        assert prism.cluster_ext_id()
+        container = prism.clusters.find_storage_container(
+            getattr(group_conf, container_opt),
+            cluster_ext_id=prism.cluster_ext_id())
+        assert container['name'] == getattr(group_conf, container_opt)
+
+
 CLUSTERS = '/api/clustermgmt/v4.3/config/clusters'
 
 
@@ -107,6 +146,9 @@ class TestEmulatorMode(object):
         assert clusters
         bad = requests.get(url, auth=('admin', 'wrong'), timeout=10)
         assert bad.status_code == 401
+
+    def test_services_reach_the_emulator(self, stacked):
+        check_services_reach_the_cluster(stacked)
 
     def test_glance_multistore(self, stacked):
         n = stacked
@@ -367,6 +409,7 @@ class TestRealClusterMode(object):
                 if k.startswith('nutanix_')} == dict(
                     prefixed, nutanix_glance_store_id='nutanix')
         assert harness.parse_ini(n.glance_api_conf)['nutanix'] == prefixed
+        check_services_reach_the_cluster(n)
         assert 'cluster-pass-9' not in result.stderr
         n.unstack()
         # Unstacking this node leaves the cluster alone.
@@ -419,5 +462,6 @@ def test_tls_emulator_with_a_trusted_certificate(node):
     ok = requests.get(endpoint + CLUSTERS, auth=('admin', SECRET),
                       verify=cert, timeout=10)
     assert ok.status_code == 200
+    check_services_reach_the_cluster(n)
     n.clean()
     assert not os.path.exists(cert)
