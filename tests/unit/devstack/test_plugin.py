@@ -427,6 +427,22 @@ class TestRealClusterMode(object):
         # Nothing was configured with the bad credentials.
         assert 'nutanix' not in harness.parse_ini(n.nova_conf)
 
+    def test_bare_host_port_means_https(self, node):
+        cluster = node(SERVICE_PASSWORD='cluster-pass-9',
+                       NUTANIX_EMULATOR_TLS='True')
+        cluster.write_devstack_configs()
+        cluster.stack()
+        cert = os.path.join(cluster.env['NUTANIX_EMULATOR_CONF_DIR'],
+                            'emulator.crt')
+        bare = '127.0.0.1:%s' % cluster.env['NUTANIX_EMULATOR_PORT']
+        n = node(NUTANIX_ENDPOINTS=bare, NUTANIX_USERNAME='admin',
+                 NUTANIX_PASSWORD='cluster-pass-9', NUTANIX_CA_FILE=cert,
+                 NUTANIX_STORAGE_CONTAINER='default-container')
+        n.write_devstack_configs()
+        n.stack()
+        assert harness.parse_ini(n.nova_conf)['nutanix']['endpoints'] == bare
+        check_services_reach_the_cluster(n)
+
     def test_endpoint_without_credentials_is_refused(self, node):
         n = node(NUTANIX_ENDPOINTS='https://10.0.0.1:9440')
         n.write_devstack_configs()
