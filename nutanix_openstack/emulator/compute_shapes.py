@@ -64,7 +64,7 @@ def _require_int(body, key, minimum=1, required=False, default=None):
     return value
 
 
-def _ref_ext_id(obj, key):
+def ref_ext_id(obj, key):
     ref = obj.get(key)
     if ref is None:
         return None
@@ -114,7 +114,7 @@ def parse_data_source(data_source):
         ext_id = ref.get('diskExtId')
     result = {'kind': kind, 'extId': ext_id}
     if kind == 'vm_disk' and not ext_id:
-        vm_ext_id = _ref_ext_id(ref, 'vmReference')
+        vm_ext_id = ref_ext_id(ref, 'vmReference')
         address = ref.get('diskAddress') or {}
         if not vm_ext_id or 'index' not in address:
             raise BadRequest("A VM disk reference needs diskExtId or "
@@ -183,7 +183,7 @@ def parse_disk(disk, default_container=None):
     source = parse_data_source(backing.get('dataSource'))
     size = _require_int(backing, 'diskSizeBytes', minimum=1,
                         required=source is None)
-    container = (_ref_ext_id(backing, 'storageContainer')
+    container = (ref_ext_id(backing, 'storageContainer')
                  or default_container)
     plan.update(backing='vm_disk', sizeBytes=size, containerExtId=container,
                 source=source)

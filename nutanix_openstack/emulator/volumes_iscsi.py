@@ -56,7 +56,7 @@ def resolve_client(state, body, create=False):
 
 def validate_attach(vg, body):
     if body.get('clientSecret') is not None:
-        shapes._chap_secret(body['clientSecret'], 'clientSecret')
+        shapes.check_chap_secret(body['clientSecret'], 'clientSecret')
     if vg['enabledAuthentications'] == 'CHAP' and not body.get(
             'clientSecret') and body.get('enabledAuthentications') == 'CHAP':
         raise compute_shapes.BadRequest(
@@ -137,6 +137,6 @@ def update_client(client, body):
         if body.get(key) is not None:
             client[key] = copy.deepcopy(body[key])
     if body.get('clientSecret'):
-        shapes._chap_secret(body['clientSecret'], 'clientSecret')
+        shapes.check_chap_secret(body['clientSecret'], 'clientSecret')
         client['_clientSecret'] = body['clientSecret']
     return client

@@ -43,7 +43,7 @@ def find_vg_recovery_point(state, ext_id):
                           error_group='RECOVERY_POINT_NOT_FOUND')
 
 
-def _parse_time(value, key):
+def parse_time(value, key):
     if value is None:
         return None
     if not isinstance(value, str):
@@ -97,8 +97,8 @@ def parse_create(state, body):
         raise compute_shapes.BadRequest(
             "A recovery point needs at least one VM or volume group",
             'vmRecoveryPoints')
-    return (name, rp_type, _parse_time(body.get('expirationTime'),
-                                       'expirationTime'), vms, vgs)
+    return (name, rp_type, parse_time(body.get('expirationTime'),
+                                      'expirationTime'), vms, vgs)
 
 
 def _member(object_type, ext_id, now, rp_type, expiration):

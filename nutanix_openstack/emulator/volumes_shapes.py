@@ -63,7 +63,7 @@ def _check_str(body, key, max_len=256, required=False):
         raise BadRequest("'%s' is required" % key, key)
 
 
-def _chap_secret(secret, key):
+def check_chap_secret(secret, key):
     # iSCSI CHAP secrets are 12 to 16 characters (RFC 3720 recommends at
     # least 12; AOS enforces 12..16).
     if not isinstance(secret, str) or not 12 <= len(secret) <= 16:
@@ -88,8 +88,8 @@ def validate_vg(body, creating):
     # the stored one (see apply_update); a create must set it.
     if features.get('targetSecret') is not None or (
             auth == 'CHAP' and creating):
-        _chap_secret(features.get('targetSecret'),
-                     'iscsiFeatures.targetSecret')
+        check_chap_secret(features.get('targetSecret'),
+                          'iscsiFeatures.targetSecret')
     if body.get('disks') is not None and not isinstance(body['disks'],
                                                         list):
         raise BadRequest("'disks' must be a list", 'disks')

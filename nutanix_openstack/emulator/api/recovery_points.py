@@ -135,8 +135,8 @@ def set_expiration_time(ext_id):
     be = _be()
     _record(ext_id)
     body = responses.json_body()
-    expiration = recovery._parse_time(body.get('expirationTime'),
-                                      'expirationTime')
+    expiration = recovery.parse_time(body.get('expirationTime'),
+                                     'expirationTime')
     if not expiration:
         raise compute_shapes.BadRequest("'expirationTime' is required",
                                         'expirationTime')

@@ -80,7 +80,7 @@ def create_vm():
     be = _be()
     body = responses.json_body()
     ext_id = shapes.new_ext_id()
-    cluster = shapes._ref_ext_id(body, 'cluster') or \
+    cluster = shapes.ref_ext_id(body, 'cluster') or \
         be.inventory.cluster_ext_id
     if be.state.get('cluster', cluster) is None:
         raise errors.NotFound("Cluster %s not found." % cluster)
@@ -244,7 +244,7 @@ def _migrate_to_host(ext_id):
     record = _record(ext_id)
     _check_optional_if_match(record.etag)
     body = responses.json_body()
-    host_ext_id = shapes._ref_ext_id(body, 'host')
+    host_ext_id = shapes.ref_ext_id(body, 'host')
     if not host_ext_id:
         raise shapes.BadRequest("'host' is required", 'host')
     if be.state.get('host', host_ext_id) is None:
