@@ -103,6 +103,9 @@ def create_volume_group():
     body = responses.json_body()
     ext_id = compute_shapes.new_ext_id()
     vg = shapes.new_vg(body, ext_id, be.inventory.cluster_ext_id)
+    if be.state.get('cluster', vg['clusterReference']) is None:
+        raise errors.NotFound("Cluster %s not found."
+                              % vg['clusterReference'])
     used = set()
     plans = [_plan_disk(be, vg, d, used) for d in body.get('disks') or []]
 

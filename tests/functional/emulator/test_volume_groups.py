@@ -57,6 +57,8 @@ class TestVolumeGroupCrud(base.ApiTestCase):
         self.assert_error(self.call('POST', VGS, {
             'name': 'v', 'disks': [{'diskDataSourceReference': {
                 'extId': str(uuid.uuid4()), 'entityType': 'IMAGE'}}]}), 404)
+        self.assert_error(self.call('POST', VGS, {
+            'name': 'v', 'clusterReference': str(uuid.uuid4())}), 404)
         self.assertEqual([], self.list(VGS))
 
     def test_chap_secret_is_write_only(self):
