@@ -10,7 +10,10 @@ disk's bytes.
 
 import threading
 
+import flask
+
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import responses
 from nutanix_openstack.emulator.storage import errors as storage_errors
 
 # Disk-changing work of VMs, volume groups and recovery points runs under
@@ -182,3 +185,13 @@ def container_ext_id(state, inventory, requested):
     if state.get('storage_container', requested) is None:
         raise errors.NotFound("Storage container %s not found." % requested)
     return requested
+
+
+def check_if_match_when_sent(etag):
+    """412 for a stale ``If-Match`` on actions and deletes.
+
+    The SDKs send it there when given one (and our client always does);
+    a request without it is accepted.
+    """
+    if flask.request.headers.get('If-Match'):
+        responses.check_if_match(etag)

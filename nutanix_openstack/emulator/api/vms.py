@@ -60,12 +60,6 @@ def _submit(operation, fn, vm_ext_id, object_type, extra=()):
     return responses.task_accepted(task, T + object_type)
 
 
-def _check_optional_if_match(etag):
-    # Power actions take an If-Match in the SDK; check it when sent.
-    if flask.request.headers.get('If-Match'):
-        responses.check_if_match(etag)
-
-
 def _cluster_hosts(state, vm):
     cluster = (vm.get('cluster') or {}).get('extId')
     return [{'extId': h['extId'], 'memoryBytes': h['memorySizeBytes']}
@@ -160,7 +154,7 @@ def update_vm(ext_id):
 @blueprint.route(VM, methods=['DELETE'])
 def delete_vm(ext_id):
     be = _be()
-    _record(ext_id)
+    sources.check_if_match_when_sent(_record(ext_id).etag)
 
     def work(ctx):
         with sources.LOCK:
@@ -180,7 +174,7 @@ def delete_vm(ext_id):
 def _power_action(ext_id, action, object_type):
     be = _be()
     record = _record(ext_id)
-    _check_optional_if_match(record.etag)
+    sources.check_if_match_when_sent(record.etag)
     try:
         power.next_power_state(action, record.body['powerState'])
     except power.InvalidVmState as exc:
@@ -242,7 +236,7 @@ def vm_action(ext_id, action):
 def _migrate_to_host(ext_id):
     be = _be()
     record = _record(ext_id)
-    _check_optional_if_match(record.etag)
+    sources.check_if_match_when_sent(record.etag)
     body = responses.json_body()
     host_ext_id = shapes.ref_ext_id(body, 'host')
     if not host_ext_id:
@@ -319,7 +313,9 @@ def get_disk(vm_ext_id, ext_id):
 @blueprint.route(DISKS, methods=['POST'])
 def create_disk(vm_ext_id):
     be = _be()
-    vm = _record(vm_ext_id).body
+    record = _record(vm_ext_id)
+    sources.check_if_match_when_sent(record.etag)
+    vm = record.body
     body = responses.json_body()
     plans = compute_disks.plan(be, vm, [body],
                                shapes.used_addresses(vm))
@@ -395,7 +391,9 @@ def update_disk(vm_ext_id, ext_id):
 @blueprint.route(DISK, methods=['DELETE'])
 def delete_disk(vm_ext_id, ext_id):
     be = _be()
-    disk = compute_disks.find_disk(_record(vm_ext_id).body, ext_id)
+    record = _record(vm_ext_id)
+    sources.check_if_match_when_sent(record.etag)
+    disk = compute_disks.find_disk(record.body, ext_id)
 
     def work(ctx):
         with sources.LOCK:

@@ -162,7 +162,9 @@ def _check_detached(vg):
 @blueprint.route(VG, methods=['DELETE'])
 def delete_volume_group(ext_id):
     be = _be()
-    _check_detached(_record(ext_id).body)
+    record = _record(ext_id)
+    sources.check_if_match_when_sent(record.etag)
+    _check_detached(record.body)
 
     def work(ctx):
         with sources.LOCK:
@@ -204,7 +206,9 @@ def get_disk(vg_ext_id, ext_id):
 @blueprint.route(DISKS, methods=['POST'])
 def create_disk(vg_ext_id):
     be = _be()
-    vg = _record(vg_ext_id).body
+    record = _record(vg_ext_id)
+    sources.check_if_match_when_sent(record.etag)
+    vg = record.body
     body = responses.json_body()
     plan = _plan_disk(be, vg, body, set(d['index'] for d in vg['_disks']))
 
@@ -265,7 +269,9 @@ def update_disk(vg_ext_id, ext_id):
 @blueprint.route(DISK, methods=['DELETE'])
 def delete_disk(vg_ext_id, ext_id):
     be = _be()
-    _find_disk(_record(vg_ext_id).body, ext_id)
+    record = _record(vg_ext_id)
+    sources.check_if_match_when_sent(record.etag)
+    _find_disk(record.body, ext_id)
 
     def work(ctx):
         with sources.LOCK:
@@ -291,8 +297,9 @@ def vg_action(ext_id, action):
     if action not in handlers:
         raise errors.ApiError("Action %s is not supported by the emulator."
                               % action, status=404)
-    vg = _record(ext_id).body
-    return handlers[action](_be(), vg, responses.json_body())
+    record = _record(ext_id)
+    sources.check_if_match_when_sent(record.etag)
+    return handlers[action](_be(), record.body, responses.json_body())
 
 
 def _vm_ext_id(be, body):

@@ -211,6 +211,8 @@ class TestVmReadUpdateDelete(base.ApiTestCase):
         self.assertEqual(2, len(own))
         self.assertEqual([vm_id], [a['extId'] for a in self.list(
             '%s/volume-groups/%s/vm-attachments' % (VOLUMES, vg))])
+        self.assert_error(self.call('DELETE', '%s/vms/%s' % (VMM, vm_id),
+                                    headers={'If-Match': 'stale'}), 412)
         self.run_ok('DELETE', '%s/vms/%s' % (VMM, vm_id))
         self.assert_error(self.call('GET', '%s/vms/%s' % (VMM, vm_id)), 404)
         for disk_id in own:

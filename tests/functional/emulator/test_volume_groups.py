@@ -161,8 +161,13 @@ class TestAttachments(base.ApiTestCase):
         # In use: the real API refuses to delete it.
         self.assert_error(self.call('DELETE', '%s/%s' % (VGS, vg)), 409,
                           'VOL-40901')
+        # A stale If-Match is refused; a fresh one (or none) is accepted.
+        self.assert_error(self.call(
+            'POST', '%s/%s/$actions/detach-vm' % (VGS, vg), {'extId': vm_id},
+            headers={'If-Match': 'stale'}), 412)
+        _, etag = self.get('%s/%s' % (VGS, vg))
         self.run_ok('POST', '%s/%s/$actions/detach-vm' % (VGS, vg),
-                    {'extId': vm_id})
+                    {'extId': vm_id}, headers={'If-Match': etag})
         self.assertEqual([], self.get('%s/vms/%s' % (VMM, vm_id))[0]['disks'])
         self.assert_error(self.call('POST', '%s/%s/$actions/detach-vm'
                                     % (VGS, vg), {'extId': vm_id}), 404)
