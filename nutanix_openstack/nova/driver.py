@@ -325,19 +325,24 @@ class NutanixDriver(driver.ComputeDriver):
     # -- volumes --
 
     def get_volume_connector(self, instance):
-        """What Cinder's nutanix driver needs.
+        """The connector handed to Cinder's nutanix driver.
 
-        nothing host-side, since the volume group is attached to the VM inside
-        the cluster.
+        The volume group is attached to the VM inside the cluster, so no
+        session is made from this host; Cinder's driver still exports the
+        volume to ``initiator`` (this host's open-iscsi name, when it has
+        one).  ``nutanix_cluster_ext_id`` tells which cluster the VM is on.
         """
-        return {
+        connector = {
             'ip': CONF.my_block_storage_ip,
             'host': CONF.host,
-            'initiator': None,
+            'initiator': volumeops.host_initiator(),
             'multipath': False,
             'platform': 'x86_64',
             'os_type': 'linux',
         }
+        if self._ops is not None:
+            connector['nutanix_cluster_ext_id'] = self._ops.cluster_ext_id
+        return connector
 
     @_boundary
     def attach_volume(self, context, connection_info, instance, mountpoint,

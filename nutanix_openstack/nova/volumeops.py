@@ -17,6 +17,28 @@ LOG = logging.getLogger(__name__)
 
 VOLUME_TYPE = 'iscsi'
 VG_KEY = 'volume_group_ext_id'
+INITIATOR_FILE = '/etc/iscsi/initiatorname.iscsi'
+
+
+def host_initiator(path=INITIATOR_FILE):
+    """The compute host's iSCSI initiator name (open-iscsi), or None.
+
+    Cinder's nutanix driver exports a volume to the connector's initiator
+    before handing over the volume group; nothing on this host logs in
+    (the group is attached to the VM inside the cluster), but the export
+    needs a real initiator name: never a made-up one, which would grant
+    iSCSI access to whoever claims it.
+    """
+    try:
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith('InitiatorName='):
+                    return line.split('=', 1)[1].strip() or None
+    except OSError as e:
+        LOG.debug('No iSCSI initiator name in %(path)s: %(err)s',
+                  {'path': path, 'err': e})
+    return None
 
 
 def volume_group_of(connection_info):

@@ -183,6 +183,17 @@ class DriverTestCase(base.TestCase):
         for o in opts:
             self.assertTrue(o.help, o.name)
 
+    def test_connector_for_cinder(self):
+        self.cfg.config(my_block_storage_ip='10.1.1.1', host='compute-7')
+        with mock.patch.object(driver.volumeops, 'host_initiator',
+                               return_value='iqn.x:host'):
+            self.driver.init_host('compute-7')
+            conn = self.driver.get_volume_connector(self.instance)
+        self.assertEqual({'ip': '10.1.1.1', 'host': 'compute-7',
+                          'initiator': 'iqn.x:host', 'multipath': False,
+                          'platform': 'x86_64', 'os_type': 'linux',
+                          'nutanix_cluster_ext_id': base.CLUSTER}, conn)
+
 
 class SignatureTestCase(base.TestCase):
 

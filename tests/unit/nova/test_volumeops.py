@@ -1,5 +1,8 @@
 """volumeops: nutanix volumes attach to the VM as volume groups."""
 
+import os
+import tempfile
+
 from nova import exception
 
 from nutanix_openstack.nova import volumeops
@@ -60,3 +63,17 @@ class VolumeOpsTestCase(base.TestCase):
         self.client.volume_groups.list_disks.return_value = [
             {'diskSizeBytes': 5 * base.GiB}]
         self.assertEqual(5 * base.GiB, self.ops.volume_size(CONN))
+
+
+class InitiatorTestCase(base.TestCase):
+
+    def test_reads_open_iscsi_name(self):
+        with tempfile.NamedTemporaryFile('w', delete=False) as f:
+            f.write('## generated\n'
+                    'InitiatorName=iqn.1993-08.org.debian:01:ab\n')
+        self.assertEqual('iqn.1993-08.org.debian:01:ab',
+                         volumeops.host_initiator(f.name))
+        os.unlink(f.name)
+
+    def test_no_open_iscsi(self):
+        self.assertIsNone(volumeops.host_initiator('/nonexistent/initiator'))
