@@ -43,6 +43,10 @@ class NutanixBackendError(exception.NovaException):
     msg_fmt = _('Nutanix cluster request failed: %(reason)s')
 
 
+def _is_vm_url(url):
+    return bool(url) and '/ahv/config/vms/' in url
+
+
 def _boundary(f):
     """Turn client errors into the Nova exceptions the compute manager handles.
 
@@ -56,9 +60,11 @@ def _boundary(f):
         try:
             return f(self, *args, **kwargs)
         except prism_exc.NotFound as e:
-            bound = sig.bind_partial(self, *args, **kwargs).arguments
-            instance = bound.get('instance')
-            if instance is not None:
+            instance = sig.bind_partial(
+                self, *args, **kwargs).arguments.get('instance')
+            # Only a VM that vanished is the instance gone; a missing image
+            # or volume group is a backend error of its own.
+            if instance is not None and _is_vm_url(e.url):
                 raise exception.InstanceNotFound(
                     instance_id=instance.uuid) from e
             raise NutanixBackendError(reason=str(e)) from e

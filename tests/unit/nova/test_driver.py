@@ -82,10 +82,25 @@ class DriverTestCase(base.TestCase):
         self.client.vms.list.return_value = [base.vm_dict(self.instance)]
         self.client.vms.get.return_value = base.vm_dict(self.instance,
                                                         power='OFF')
-        self.client.vms.power_on.side_effect = prism_exc.NotFound('vm gone')
+        self.client.vms.power_on.side_effect = prism_exc.NotFound(
+            'vm gone', status=404, method='POST',
+            url='https://p:9440/api/vmm/v4.3/ahv/config/vms/vm-1/$actions/'
+                'power-on')
         e = self._raises(exception.InstanceNotFound, self.driver.power_on,
                          'ctx', self.instance, None)
         self.assertIn(self.instance.uuid, str(e))
+
+    def test_other_missing_objects_are_backend_errors(self):
+        self.client.vms.list.return_value = [base.vm_dict(self.instance)]
+        self.client.vms.get.return_value = base.vm_dict(self.instance)
+        self.client.volume_groups.list_vm_attachments.side_effect = (
+            prism_exc.NotFound('no such volume group', status=404,
+                               url='https://p:9440/api/volumes/v4.3/config/'
+                                   'volume-groups/vg-x/vm-attachments'))
+        self._raises(driver.NutanixBackendError, self.driver.attach_volume,
+                     'ctx', {'driver_volume_type': 'iscsi',
+                             'data': {'volume_group_ext_id': 'vg-x'}},
+                     self.instance, '/dev/sdb')
 
     def test_connection_failure_is_hypervisor_unavailable(self):
         self.client.vms.list.side_effect = prism_exc.ConnectionFailed('down')
