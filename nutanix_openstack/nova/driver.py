@@ -17,6 +17,7 @@ import inspect
 
 from oslo_log import log as logging
 
+from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception
 from nova.i18n import _
@@ -217,6 +218,11 @@ class NutanixDriver(driver.ComputeDriver):
         volume_groups.detach_vm for each attached group, vms.power_off,
         vms.delete (the VM's own disks go with it).  Idempotent.
         """
+        # A resize keeps the same VM on the one node: when Nova reverts it,
+        # it "destroys the destination", which is the instance itself.
+        if instance.task_state == task_states.RESIZE_REVERTING:
+            LOG.info('Resize revert: keeping the VM', instance=instance)
+            return
         self.ops.vm.destroy(instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,

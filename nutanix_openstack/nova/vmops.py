@@ -352,22 +352,34 @@ class VMOps(object):
             self._client.vms.power_on(vm['extId'])
 
     def finish_revert_migration(self, instance, power_on):
-        """vms.update back to the old flavor's vCPUs and memory.
+        """Give the VM its old flavor's vCPUs and memory back.
 
-        A root disk that grew stays grown: AHV disks cannot shrink.
+        vms.power_off (AHV lowers vCPUs and memory only on a stopped VM; a
+        revert discards the resized guest's state as libvirt's does),
+        vms.update, vms.power_on.  A root disk that grew stays grown: AHV
+        disks cannot shrink.
         """
         vm = self.get_vm(instance)
+        if not self._has_shape(vm, instance.flavor) and (
+                vm.get('powerState') == 'ON'):
+            self._client.vms.power_off(vm['extId'])
+            vm = self.get_vm(instance)
         self._set_shape(vm, instance.flavor)
         if power_on and vm.get('powerState') != 'ON':
             self._client.vms.power_on(vm['extId'])
 
+    @staticmethod
+    def _has_shape(vm, flavor):
+        return (vm.get('numSockets'), vm.get('numCoresPerSocket'),
+                vm.get('memorySizeBytes')) == (flavor.vcpus, 1,
+                                               flavor.memory_mb * utils.MiB)
+
     def _set_shape(self, vm, flavor):
-        memory = flavor.memory_mb * utils.MiB
-        if (vm.get('numSockets'), vm.get('numCoresPerSocket'),
-                vm.get('memorySizeBytes')) == (flavor.vcpus, 1, memory):
+        if self._has_shape(vm, flavor):
             return
         self._client.vms.update(vm['extId'], numSockets=flavor.vcpus,
-                                numCoresPerSocket=1, memorySizeBytes=memory)
+                                numCoresPerSocket=1,
+                                memorySizeBytes=flavor.memory_mb * utils.MiB)
 
     # -- console ------------------------------------------------------
 

@@ -164,3 +164,18 @@ class NutanixServerLifecycleTest(suite.KeepTestMethodMixin,
         self.assertEqual([], inventory.get('vm', []))
         self.assertIn(vg_ext_id, inventory['volume_group'])
         self.assertIn(image_ext_id, inventory['image'])
+
+    def test_resize_revert_keeps_the_vm(self):
+        image_id, image_ext_id = self._image_on_the_nutanix_store()
+        server = self._create_server(image_uuid=image_id, flavor_id='1',
+                                     networks='none')
+        vm_ext_id = self._vm(server['id'])['extId']
+        server = self._resize_server(server, '2')
+        self.assertEqual(2048 * base.MiB,
+                         self._vm(server['id'])['memorySizeBytes'])
+        server = self._revert_resize(server)
+        vm = self._vm(server['id'])
+        self.assertEqual(vm_ext_id, vm['extId'])
+        self.assertEqual(512 * base.MiB, vm['memorySizeBytes'])
+        self.assertEqual('ON', vm['powerState'])
+        self.assertEqual('ACTIVE', server['status'])

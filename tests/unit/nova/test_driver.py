@@ -9,6 +9,7 @@ from oslo_config import fixture as config_fixture
 from oslo_utils import uuidutils
 
 from nova.compute import provider_tree
+from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception
 from nova.virt import fake
@@ -145,6 +146,12 @@ class DriverTestCase(base.TestCase):
                                                    'vg'}},
                                   self.instance, '/dev/sdb')
         self.client.volume_groups.detach_vm.assert_not_called()
+
+    def test_destroy_during_resize_revert_keeps_the_vm(self):
+        self.instance.task_state = task_states.RESIZE_REVERTING
+        self.driver.destroy('ctx', self.instance, None)
+        self.client.vms.list.assert_not_called()
+        self.client.vms.delete.assert_not_called()
 
     def test_snapshot_of_instance_without_vm(self):
         self.client.vms.list.return_value = []

@@ -275,6 +275,22 @@ class VMOpsTestCase(base.TestCase):
             memorySizeBytes=1024 * base.MiB)
         self.client.vms.resize_disk.assert_not_called()
 
+    def test_revert_of_running_vm_stops_it_first(self):
+        running = base.vm_dict(self.instance, power='ON', numSockets=8)
+        stopped = dict(running, powerState='OFF')
+        self.client.vms.list.return_value = [running]
+        self.client.vms.get.side_effect = [running, stopped]
+        calls = mock.Mock()
+        self.client.vms.power_off.side_effect = (
+            lambda *a: calls.power_off(*a))
+        self.client.vms.update.side_effect = (
+            lambda *a, **kw: calls.update(*a))
+        self.client.vms.power_on.side_effect = lambda *a: calls.power_on(*a)
+        self.ops.finish_revert_migration(self.instance, True)
+        self.assertEqual([mock.call.power_off('vm-1'),
+                          mock.call.update('vm-1'),
+                          mock.call.power_on('vm-1')], calls.mock_calls)
+
     # -- console --
 
     def test_vnc_console(self):
