@@ -187,7 +187,7 @@ def make_instance(**kw):
                   key_name=None, metadata={}, launch_index=0,
                   hostname='vm1', display_name='vm one',
                   availability_zone='nova', project_id='proj',
-                  system_metadata={})
+                  system_metadata={}, task_state=None, vm_state='active')
     values.update(kw)
     return objects.Instance(**values)
 
