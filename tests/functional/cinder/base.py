@@ -5,6 +5,7 @@ import uuid
 
 from cinder import context
 from cinder import objects
+from cinder import privsep
 from cinder.tests.unit import fake_snapshot
 from cinder.tests.unit import fake_volume
 from cinder.volume import configuration as conf
@@ -55,6 +56,10 @@ class DriverFunctionalTestCase(base.BaseTestCase):
         super(DriverFunctionalTestCase, self).setUp()
         self.admin = self.emulator.admin
         self.admin.reset()
+        # Cinder's image_utils inspects formats through privsep; tests run
+        # as the user they are, without a privsep daemon (sudo rootwrap).
+        privsep.sys_admin_pctxt.set_client_mode(False)
+        self.addCleanup(privsep.sys_admin_pctxt.set_client_mode, True)
         self.addCleanup(self.admin.clear_faults)
         self.ctx = context.get_admin_context()
         self.conf_fixture = self.useFixture(config_fixture.Config(cfg.CONF))
