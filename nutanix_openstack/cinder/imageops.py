@@ -52,7 +52,11 @@ def make_location(cluster_ext_id, image_ext_id):
 def location_urls(image_location, image_meta):
     """Every location URL Cinder handed us, direct_url first."""
     urls = []
-    direct_url, locations = (image_location or (None, None))
+    direct_url, locations = None, None
+    if isinstance(image_location, (tuple, list)) and len(image_location) == 2:
+        direct_url, locations = image_location
+    elif isinstance(image_location, str):
+        direct_url = image_location
     if direct_url:
         urls.append(direct_url)
     for loc in locations or ():
