@@ -364,3 +364,31 @@ class ManageTest(base.DriverFunctionalTestCase):
         restored.update(self.driver.create_volume_from_snapshot(restored,
                                                                 snap))
         self.assertEqual(GiB, self.disk_of(restored)['diskSizeBytes'])
+
+
+class ChapConnectionTest(base.DriverFunctionalTestCase):
+
+    def test_chap_credentials_in_connection_info(self):
+        self.configure(use_chap_auth=True, chap_username='cinder-user',
+                       chap_password='s3cret-chap-pw')
+        vol = self.create_volume()
+        info = self.driver.initialize_connection(
+            vol, {'initiator': 'iqn.chap-host', 'host': 'h'})
+        data = info['data']
+        self.assertEqual('CHAP', data['auth_method'])
+        self.assertEqual('cinder-user', data['auth_username'])
+        self.assertEqual('s3cret-chap-pw', data['auth_password'])
+        iscsi = self.client.volume_groups.find_iscsi_client('iqn.chap-host')
+        self.assertEqual('CHAP', iscsi['enabledAuthentications'])
+        # The secret is not readable back through the API.
+        self.assertNotIn('s3cret-chap-pw', str(iscsi))
+
+    def test_chap_without_password_is_a_config_error(self):
+        self.configure(use_chap_auth=True, chap_username='u',
+                       chap_password='')
+        vol = self.create_volume()
+        self.assertRaises(exception.InvalidConfigurationValue,
+                          self.driver.initialize_connection, vol,
+                          {'initiator': 'iqn.x', 'host': 'h'})
+        self.assertEqual([], self.client.volume_groups
+                         .list_iscsi_attachments(vol.provider_id))
