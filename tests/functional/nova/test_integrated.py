@@ -84,12 +84,12 @@ class _NutanixComputeTestBase(suite.KeepTestMethodMixin,
                 self.emu.cluster_ext_id, img['extId']), 'metadata': {}}]})
         return image_id, img['extId']
 
-    def _volume(self):
+    def _volume(self, volume_id=None):
         vg = self.client.volume_groups.create(
             'volume-integrated', disks=[prism_vgs.volume_disk(
                 base.GiB, self.emu.container_ext_id)],
             cluster_ext_id=self.emu.cluster_ext_id)
-        volume_id = uuidutils.generate_uuid()
+        volume_id = volume_id or uuidutils.generate_uuid()
         # What Cinder's nutanix driver answers to initialize_connection.
         self.cinder.VOLUME_CONNECTION_INFO = dict(
             self.cinder.VOLUME_CONNECTION_INFO,
@@ -185,6 +185,51 @@ class NutanixServerLifecycleTest(_NutanixComputeTestBase):
         self.assertEqual(512 * base.MiB, vm['memorySizeBytes'])
         self.assertEqual('ON', vm['powerState'])
         self.assertEqual('ACTIVE', server['status'])
+
+    def test_glance_only_image_is_fetched_once_for_two_servers(self):
+        image_id = uuidutils.generate_uuid()
+        self.glance.create(None, {
+            'id': image_id, 'name': 'only-in-glance', 'status': 'active',
+            'disk_format': 'raw', 'container_format': 'bare',
+            'size': len(IMAGE_BYTES), 'min_disk': 0, 'min_ram': 0,
+            'visibility': 'public', 'properties': {}})
+        downloads = []
+
+        def download(context, image_id, data=None, dst_path=None,
+                     trusted_certs=None):
+            # Nova's real image API hands out an iterator of chunks.
+            downloads.append(image_id)
+            return iter([IMAGE_BYTES[i:i + 65536]
+                         for i in range(0, len(IMAGE_BYTES), 65536)])
+
+        with mock.patch.object(self.glance, 'download',
+                               side_effect=download):
+            first = self._create_server(image_uuid=image_id, flavor_id='1',
+                                        networks='none')
+            second = self._create_server(image_uuid=image_id, flavor_id='1',
+                                         networks='none')
+        self.assertEqual([image_id], downloads)
+        for server in (first, second):
+            root = utils.root_disk(self._vm(server['id']))
+            self.assertEqual(IMAGE_BYTES, self.emu.admin.read_disk(
+                root['extId'], 0, len(IMAGE_BYTES)))
+
+    def test_boot_from_volume(self):
+        volume_id = self.cinder.IMAGE_BACKED_VOL
+        vg_ext_id = self._volume(volume_id)[1]
+        server = self._build_server(image_uuid='', flavor_id='1',
+                                    networks='none')
+        server['block_device_mapping_v2'] = [{
+            'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
+            'destination_type': 'volume'}]
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': server}), 'ACTIVE')
+        vm = self._vm(server['id'])
+        self.assertIsNone(utils.root_disk(vm))
+        self.assertEqual([vm['extId']], self._attached_vms(vg_ext_id))
+        self._delete_server(server)
+        self._wait_until_deleted(server)
+        self.assertEqual([], self._attached_vms(vg_ext_id))
 
 
 class NutanixPowerSyncTest(_NutanixComputeTestBase):
