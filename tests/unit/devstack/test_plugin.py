@@ -353,6 +353,17 @@ class TestServiceSelection(object):
         assert conf['ntnx-1']['nutanix_endpoints'] == endpoint_of(n)
         assert 'lvmdriver-1' not in conf
 
+    def test_cinder_disabled_keeps_devstack_default_backend(self, node):
+        n = node(NUTANIX_ENABLE_CINDER='False')
+        n.write_devstack_configs()
+        n.stack()
+        conf = harness.parse_ini(n.cinder_conf)
+        assert conf['DEFAULT']['enabled_backends'] == 'lvmdriver-1'
+        assert 'nutanix' not in conf
+        tempest = harness.parse_ini(n.tempest_conf)
+        assert tempest['volume'] == {'storage_protocol': 'iSCSI'}
+        assert 'volume-feature-enabled' not in tempest
+
     def test_nova_and_glance_disabled(self, node):
         n = node(NUTANIX_ENABLE_NOVA='False', NUTANIX_ENABLE_GLANCE='False')
         n.write_devstack_configs()
