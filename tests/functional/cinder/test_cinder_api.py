@@ -11,6 +11,7 @@ backend state is checked through the emulator.
 import sys
 import uuid
 
+from cinder.compute import nova as nova_api
 from cinder.tests.functional import functional_helpers
 from cinder.tests.unit.image import fake as fake_image
 from cinder.volume import configuration
@@ -18,6 +19,7 @@ from oslo_config import cfg
 
 from nutanix_openstack.cinder import imageops
 from nutanix_openstack.cinder import options
+from nutanix_openstack.prism import volume_groups as pvg
 from tests.functional.cinder import base
 
 CONF = cfg.CONF
@@ -127,8 +129,9 @@ class CinderApiTest(_KeepTestMethod, functional_helpers._FunctionalTestBase):
 
     def wait_volume(self, volume_id, status='available'):
         return self._poll_volume_while(volume_id, ['creating', 'extending',
-                                                   'downloading',
-                                                   'reverting', 'deleting'],
+                                                   'downloading', 'uploading',
+                                                   'reverting', 'deleting',
+                                                   'detaching', 'managing'],
                                        expected_end_status=status,
                                        max_retries=50)
 
@@ -278,3 +281,71 @@ class CinderApiTest(_KeepTestMethod, functional_helpers._FunctionalTestBase):
                 'delete-volumes': True}})
             self._poll_group_while(g['id'], ['deleting'], max_retries=50)
         self.assertEqual(set(), self.objects('volume_group'))
+
+    def test_revert_upload_attach_manage_through_cinder_api(self):
+        vol = self.create_volume(size=1)
+        self.write(vol, 0, b'version-1')
+        snap = self.api.post_snapshot({'snapshot': {'volume_id': vol['id']}})
+        snap = self._poll_snapshot_while(snap['id'], ['creating'],
+                                         expected_end_status='available')
+        self.write(vol, 0, b'version-2')
+
+        # Revert to the latest snapshot (microversion 3.40).
+        self.api.api_post('/volumes/%s/action' % vol['id'],
+                          {'revert': {'snapshot_id': snap['id']}})
+        self.wait_volume(vol['id'])
+        self.assertEqual(b'version-1', self.read(vol, 0, 9))
+
+        # Upload to a raw image: registered as a nutanix:// location.
+        resp = self.api.api_post('/volumes/%s/action' % vol['id'], {
+            'os-volume_upload_image': {'image_name': 'from-volume',
+                                       'disk_format': 'raw',
+                                       'container_format': 'bare'}})
+        image_id = resp['os-volume_upload_image']['image_id']
+        self.wait_volume(vol['id'])
+        [url] = self.image_service.image_locations[image_id]
+        cluster, image_ext_id = imageops.parse_location(url)
+        self.assertEqual(self.emulator.cluster_ext_id, cluster)
+        self.assertEqual(b'version-1', b''.join(
+            self.client.images.download(image_ext_id, 0, 9)))
+        self.assertEqual(set(), self.objects('vm'))
+
+        # Attach through the attachments API: os-brick iSCSI info plus the
+        # volume group for the Nova driver.
+        connector = {'initiator': 'iqn.1993-08.org.debian:01:api',
+                     'host': 'compute-1', 'ip': '10.0.0.9',
+                     'multipath': False, 'platform': 'x86_64',
+                     'os_type': 'linux'}
+        att = self.api.api_post('/attachments', {'attachment': {
+            'volume_uuid': vol['id'], 'instance_uuid': str(uuid.uuid4()),
+            'connector': connector}})['attachment']
+        info = att['connection_info']
+        self.assertEqual('iscsi', info['driver_volume_type'])
+        self.assertEqual(self.vg_of(vol)['extId'],
+                         info['volume_group_ext_id'])
+        self.assertTrue(info['target_iqn'].startswith(
+            'iqn.2010-06.com.nutanix:'))
+        self.assertEqual(1, len(self.client.volume_groups
+                                .list_iscsi_attachments(
+                                    self.vg_of(vol)['extId'])))
+        # Since bug 2004555 Cinder asks Nova whether the server still uses
+        # the attachment; there is no Nova here: the server is gone.
+        self.mock_object(nova_api.API, 'get_server_volume',
+                         side_effect=nova_api.API.NotFound('gone'))
+        self.api.api_delete('/attachments/%s' % att['id'])
+        self.wait_volume(vol['id'])
+        self.assertEqual([], self.client.volume_groups
+                         .list_iscsi_attachments(self.vg_of(vol)['extId']))
+
+        # Manage an existing volume group.
+        legacy = self.client.volume_groups.create(
+            'legacy', disks=[pvg.volume_disk(GiB,
+                                             self.emulator.container_ext_id)],
+            cluster_ext_id=self.emulator.cluster_ext_id)
+        managed = self.api.post_manage_volume(
+            host=vol['os-vol-host-attr:host'],
+            ref={'source-id': legacy['extId']})['volume']
+        managed = self.wait_volume(managed['id'])
+        self.assertEqual(1, managed['size'])
+        self.assertEqual('volume-%s' % managed['id'], self.client
+                         .volume_groups.get(legacy['extId'])['name'])
