@@ -11,6 +11,7 @@ this host fetch it once.
 """
 
 from oslo_concurrency import lockutils
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova import exception
@@ -129,10 +130,12 @@ class ImageCache(object):
         return image_ext_id, kind
 
     def _fetch_once(self, context, glance_image_id, meta, kind):
-        # external=True: several nova-compute workers (or a restarted one
-        # still finishing) on this host share the lock through lock_path.
+        # An external (file) lock also covers other processes on this host;
+        # it needs [oslo_concurrency] lock_path, without which the lock is
+        # only this process's.
+        external = bool(cfg.CONF.oslo_concurrency.lock_path)
         with lockutils.lock('nutanix-image-%s' % glance_image_id,
-                            lock_file_prefix='nova-', external=True):
+                            lock_file_prefix='nova-', external=external):
             cached = self.find_cached(glance_image_id)
             if cached:
                 LOG.debug('Image %(id)s already cached as %(ext)s',

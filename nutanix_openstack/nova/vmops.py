@@ -102,6 +102,9 @@ class VMOps(object):
         and power it on.  On any failure the VM (and so its disks) is deleted
         before the error is re-raised.
         """
+        if self.find_vm(instance) is not None:
+            # Never two VMs for one instance (the uuid is the VM's name).
+            raise exception.InstanceExists(name=instance.name)
         flavor = instance.flavor
         disks, cd_roms, boot_config = self._boot_disks(
             context, instance, image_meta, block_device_info)

@@ -120,6 +120,13 @@ class ImageCacheTestCase(base.TestCase):
                           self.cache.image_for_boot, 'ctx', 'g1', 'raw')
         self.client.images.delete.assert_called_once_with('new')
 
+    def test_without_lock_path_the_lock_is_the_process_s(self):
+        self.conf.config(lock_path=None, group='oslo_concurrency')
+        with mock.patch.object(imagecache.lockutils, 'lock',
+                               wraps=imagecache.lockutils.lock) as lock:
+            self.cache.image_for_boot('ctx', 'g1', 'raw')
+        self.assertFalse(lock.call_args.kwargs['external'])
+
     def test_concurrent_boots_fetch_once(self):
         published = []
         state = {'calls': 0}

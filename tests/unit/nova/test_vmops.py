@@ -31,6 +31,7 @@ class VMOpsTestCase(base.TestCase):
                                base.CONTAINER, self.images, self.volumes)
         self.instance = base.make_instance()
         self.client.vms.create.return_value = {'extId': 'vm-new'}
+        self.client.vms.list.return_value = []
 
     def _image_meta(self, fmt='qcow2'):
         return objects.ImageMeta.from_dict({'id': IMAGE_ID,
@@ -106,6 +107,13 @@ class VMOpsTestCase(base.TestCase):
         self.assertEqual({'k': 'ssh-rsa AAA'}, meta['public_keys'])
         self.assertEqual('pw', meta['admin_pass'])
         self.client.vms.power_on.assert_called_once_with('vm-new')
+
+    def test_spawn_refuses_a_second_vm_for_an_instance(self):
+        self.client.vms.list.return_value = [base.vm_dict(self.instance)]
+        self.client.vms.get.return_value = base.vm_dict(self.instance)
+        self.assertRaises(exception.InstanceExists, self.ops.spawn, 'ctx',
+                          self.instance, self._image_meta(), None, None)
+        self.client.vms.create.assert_not_called()
 
     def test_spawn_root_gb_zero_uses_image_size(self):
         self.instance.flavor = base.make_flavor(root_gb=0)
