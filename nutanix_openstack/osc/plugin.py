@@ -42,5 +42,5 @@ def build_option_parser(parser):
 
 
 def check_api_version(check_version):
-    """Only version 1 exists; anything else is refused by OSC's check."""
+    """False: OSC then checks the version against API_VERSIONS."""
     return False

@@ -76,8 +76,11 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
 class OscTestCase(testtools.TestCase):
     """One emulator, one glance-api and one URL server per test."""
 
-    glance_backends = None       # default: one nutanix backend "cluster"
     glance_extra = {}
+
+    def glance_backends(self):
+        """glance-api's enabled_backends; the first is the default."""
+        return {'cluster': ('nutanix', self.store_opts)}
 
     def setUp(self):
         super(OscTestCase, self).setUp()
@@ -101,8 +104,7 @@ class OscTestCase(testtools.TestCase):
                 p for p in (pydir, os.environ.get('PYTHONPATH')) if p)))
         self.store_opts = glance_base.store_options(
             self.emu, nutanix_progress_interval=0)
-        backends = self.glance_backends or {
-            'cluster': ('nutanix', self.store_opts)}
+        backends = self.glance_backends()
         # glance's task cancellation tracker (location import hashing,
         # image delete) takes an external lock.
         extra = {'paste_deploy': {'config_file': paste_ini(

@@ -61,3 +61,128 @@ class ImageImportTestCase(base.OscTestCase):
         self.assertEqual('public', shown['visibility'])
         self.assertIn('cluster fetch', proc.stderr)
         self.assertNotIn(self.emu.password, proc.stderr + proc.stdout)
+
+    def assert_nothing_left(self, proc):
+        self.assertNotEqual(0, proc.returncode, proc.stdout)
+        self.assertEqual([], self.glance_images())
+        self.assertEqual([], self.backend_images())
+        self.assertEqual([], self.staging_files())
+        self.assertNotIn(self.emu.password, proc.stderr + proc.stdout)
+
+    def test_raw_import_becomes_a_disk_image(self):
+        url = self.publish('disk.raw', self.raw)
+        proc = self.import_image(url, 'raw')
+        shown = self.assert_imported(proc, self.raw, 'DISK_IMAGE')
+        # The ISO_IMAGE the cluster fetched into is gone: only the
+        # DISK_IMAGE the cluster copied from it is left.
+        self.assertEqual(1, len(self.backend_images()))
+        self.assertEqual('add', shown['location_api'])
+
+    def test_failing_url_leaves_nothing(self):
+        url = self.publish('disk.qcow2', self.qcow2)
+        self.url_fail.append(404)
+        proc = self.import_image(url, 'qcow2')
+        self.assert_nothing_left(proc)
+        self.assertIn('404', proc.stderr, proc.stderr)
+
+    def test_failing_cluster_task_leaves_nothing(self):
+        url = self.publish('disk.qcow2', self.qcow2)
+        self.emu.admin.add_fault(path='content/images',
+                                 fail_task='injected import failure')
+        proc = self.import_image(url, 'qcow2')
+        self.assert_nothing_left(proc)
+        self.assertIn('injected import failure', proc.stderr)
+
+    def test_content_not_matching_disk_format_leaves_nothing(self):
+        url = self.publish('disk.qcow2', self.qcow2)
+        proc = self.import_image(url, 'raw')
+        self.assert_nothing_left(proc)
+        self.assertIn('holds a qcow2 image but --disk-format is raw',
+                      proc.stderr)
+
+    def test_glance_refusing_both_location_apis_leaves_nothing(self):
+        # No service role and show_multiple_locations off (the default):
+        # Glance refuses the add-location API and the JSON patch.
+        url = self.publish('disk.qcow2', self.qcow2)
+        proc = self.import_image(url, 'qcow2', token=base.MEMBER_TOKEN)
+        self.assert_nothing_left(proc)
+        self.assertIn('Glance refused the add-location API', proc.stderr)
+        self.assertIn('locations are invisible', proc.stderr)
+
+    def test_credentials_from_the_glance_store_configuration(self):
+        url = self.publish('disk.qcow2', self.qcow2)
+        env = self.cli_env()
+        del env['NUTANIX_PASSWORD']
+        proc = self.openstack(
+            'nutanix', 'image', 'import', '--url', url, '--disk-format',
+            'qcow2', '--wait', '-f', 'json', '--glance-config',
+            self.glance.config_file, '--store', 'cluster', 'from-config',
+            env=env)
+        self.assert_imported(proc, self.qcow2, 'ISO_IMAGE')
+
+    def test_missing_credentials_create_nothing(self):
+        env = self.cli_env()
+        del env['NUTANIX_PASSWORD']
+        proc = self.openstack(
+            'nutanix', 'image', 'import', '--url', self.url_base + 'x',
+            '--disk-format', 'raw', 'nothing', *self.nutanix_args(),
+            env=env)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn('NUTANIX_PASSWORD', proc.stderr)
+        self.assertEqual([], self.glance_images())
+        self.assertEqual([], self.url_requests)
+
+
+class JsonPatchImportTestCase(base.OscTestCase):
+    """A user without the service role, Glance with show_multiple_locations.
+
+    Glance refuses the add-location API for a nutanix:// URL; the plugin
+    falls back to the JSON patch with checksum and hash computed from the
+    cluster's copy.
+    """
+
+    glance_extra = {'DEFAULT': {'show_multiple_locations': 'true'}}
+
+    def test_qcow2_import_with_json_patch(self):
+        raw = glance_base.pattern(1024 * 1024, seed=3)
+        data = glance_base.make_qcow2(self.tmp, raw)
+        url = self.publish('disk.qcow2', data)
+        proc = self.openstack(
+            'nutanix', 'image', 'import', '--url', url, '--disk-format',
+            'qcow2', '--wait', '-f', 'json', '--store', 'cluster',
+            'patched', *self.nutanix_args(), token=base.MEMBER_TOKEN)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        shown = json.loads(proc.stdout)
+        self.assertEqual('patch', shown['location_api'])
+        self.assertEqual('active', shown['status'])
+        self.assertEqual(hashlib.sha512(data).hexdigest(),
+                         shown['os_hash_value'])
+        self.assertEqual(hashlib.md5(data).hexdigest(), shown['checksum'])
+        self.assertEqual('cluster', shown['stores'])
+        self.assertEqual(data, self.download(shown['id']))
+        self.assertEqual([], self.staging_files())
+        self.assertEqual(1, len(self.url_requests), self.url_requests)
+
+
+class LocationTaskFailureTestCase(base.OscTestCase):
+    """Glance accepts POST /locations, then its location task fails.
+
+    This glance-api has no nutanix store, so the location_import task
+    cannot map nutanix:// to a backend: the image goes back to queued and
+    the plugin removes it and the backend image.
+    """
+
+    def glance_backends(self):
+        return {'files': ('file', {'filesystem_store_datadir':
+                                   self.tmp + '/files'})}
+
+    def test_failed_location_task_leaves_nothing(self):
+        raw = glance_base.pattern(1024 * 1024, seed=9)
+        url = self.publish('disk.raw', raw)
+        proc = self.openstack(
+            'nutanix', 'image', 'import', '--url', url, '--disk-format',
+            'raw', '--timeout', '60', 'refused', *self.nutanix_args())
+        self.assertNotEqual(0, proc.returncode, proc.stdout)
+        self.assertIn('Glance did not accept the location', proc.stderr)
+        self.assertEqual([], self.glance_images())
+        self.assertEqual([], self.backend_images())
