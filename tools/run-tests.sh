@@ -45,7 +45,7 @@ for stage in $STAGES; do
     genconfig)
         run_stage genconfig bash tools/genconfig.sh --check ;;
     unit|functional)
-        for area in prism emulator glance cinder nova devstack; do
+        for area in prism emulator glance cinder nova devstack osc; do
             [ -d "tests/$stage/$area" ] || continue
             run_stage "$stage/$area" "$VENV/bin/python" -m pytest -q \
                 -p no:cacheprovider "tests/$stage/$area"
