@@ -134,8 +134,8 @@ class NutanixDriver(driver.ComputeDriver):
     def init_host(self, host):
         """Resolve and check the cluster and storage container.
 
-        Resolves and checks the cluster and the storage container
-        (clusters.list_clusters, clusters.list_storage_containers).
+        Backend calls: clusters.list_clusters,
+        clusters.list_storage_containers.
         """
         LOG.info('Nutanix driver managing cluster %(c)s, container %(s)s',
                  {'c': self.ops.cluster_ext_id,
@@ -189,9 +189,8 @@ class NutanixDriver(driver.ComputeDriver):
     def get_info(self, instance, use_cache=True):
         """Return the VM's power state as the cluster reports it.
 
-        Power state of the VM as the cluster reports it (vms.list, vms.get), so
-        HA restarts and power changes made in Prism reach Nova's power-state
-        sync.
+        Backend calls: vms.list, vms.get.  HA restarts and power changes
+        made in Prism so reach Nova's power-state sync.
         """
         return self.ops.vm.get_info(instance)
 
@@ -235,10 +234,9 @@ class NutanixDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
-        """SOFT.
+        """Reboot the VM; a stopped VM is powered on (vms.power_on).
 
-        vms.reboot (ACPI), vms.reset if refused; HARD: vms.reset; a stopped VM:
-        vms.power_on.
+        SOFT: vms.reboot (ACPI), vms.reset if refused; HARD: vms.reset.
         """
         self.ops.vm.reboot(instance, reboot_type)
 
@@ -325,10 +323,11 @@ class NutanixDriver(driver.ComputeDriver):
 
     @_boundary
     def snapshot(self, context, instance, image_id, update_task_state):
-        """images.create_from_vm_disk of the root disk.
+        """Snapshot the root disk into the Glance image.
 
-        the Glance image gets its nutanix:// location (or, when Glance refuses
-        it, the bytes of images.download).
+        images.create_from_vm_disk of the root disk; the Glance image gets
+        its nutanix:// location (or, when Glance refuses it, the bytes of
+        images.download).
         """
         vm = snapshotops.vm_for_snapshot(self.ops.vm, instance)
         self.ops.snapshot.snapshot(context, instance, vm, image_id,
@@ -378,9 +377,9 @@ class NutanixDriver(driver.ComputeDriver):
     @_boundary
     def extend_volume(self, context, connection_info, instance,
                       requested_size):
-        """The guest sees the grown volume-group disk by itself.
+        """Return the grown volume's size (volume_groups.list_disks).
 
-        returns its size (volume_groups.list_disks).
+        The guest sees the grown volume-group disk by itself.
         """
         self.ops.vm.get_vm(instance)
         return self.ops.volume.volume_size(connection_info)

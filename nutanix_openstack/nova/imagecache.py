@@ -73,8 +73,8 @@ class ImageCache(object):
     def _local_image(self, glance_meta):
         """Return the backend image of a nutanix:// location, or None.
 
-        extId of the backend image behind a ``nutanix://`` location of this
-        cluster, or None.
+        Only locations on this cluster count, and only when the backend
+        image exists (images.get).
         """
         urls = [loc.get('url') for loc in glance_meta.get('locations') or ()]
         urls.append(glance_meta.get('direct_url'))

@@ -22,8 +22,8 @@ LOG = logging.getLogger(__name__)
 class _IterReader(object):
     """File-like reader over an iterator of byte chunks.
 
-    File-like ``read()`` over an iterator of byte chunks, so that the Glance
-    client can stream the upload without holding it in memory.
+    The Glance client streams the upload from ``read()`` without the image
+    ever being whole in memory.
     """
 
     def __init__(self, chunks):
@@ -124,10 +124,10 @@ class SnapshotOps(object):
 
 
 def vm_for_snapshot(vmops, instance):
-    """The instance's VM.
+    """Return the instance's VM for a snapshot.
 
-    InstanceNotRunning when there is none (what Nova expects from a snapshot of
-    an instance without a guest).
+    InstanceNotRunning when there is none: what Nova expects from a
+    snapshot of an instance without a guest.
     """
     vm = vmops.find_vm(instance)
     if vm is None:

@@ -74,9 +74,9 @@ class VMOps(object):
         return vm
 
     def list_vms(self):
-        """Return the VMs made by this driver.
+        """Return the VMs made by this driver (vms.list).
 
-        The VMs made by this driver (other VMs of the cluster are not Nova's).
+        Other VMs of the cluster are not Nova's and are left out.
         """
         return [vm for vm in self._client.vms.list()
                 if utils.instance_name_of(vm) is not None]
@@ -98,8 +98,8 @@ class VMOps(object):
               block_device_info, power_on=True):
         """Create the VM, attach its volumes and power it on.
 
-        Create the VM with its disks and cloud-init data, attach its volumes
-        and power it on.  On any failure the VM (and so its disks) is deleted
+        The VM is created with its disks and cloud-init data (vms.create).
+        On any failure after that the VM (and so its disks) is deleted
         before the error is re-raised.
         """
         if self.find_vm(instance) is not None:
@@ -204,8 +204,8 @@ class VMOps(object):
     def _guest_customization(self, instance, admin_password):
         """Guest customization: cloud-init data of the instance.
 
-        cloud-init (config drive v2 data source) with the instance's meta data
-        and user data, both base64 as the v4 API wants.
+        Config drive v2 data source with the instance's meta data and user
+        data, both base64 as the v4 API wants.
         """
         meta = {
             'uuid': instance.uuid,
@@ -266,10 +266,10 @@ class VMOps(object):
     # -- power --------------------------------------------------------
 
     def reboot(self, instance, reboot_type):
-        """SOFT.
+        """Reboot the VM; a stopped VM is powered on instead.
 
-        ACPI reboot (vms.reboot), hard reset if the guest does not take it;
-        HARD: vms.reset.  A stopped VM is powered on.
+        SOFT: ACPI reboot (vms.reboot), hard reset (vms.reset) if the guest
+        does not take it; HARD: vms.reset.
         """
         vm = self.get_vm(instance)
         if vm.get('powerState') != 'ON':
