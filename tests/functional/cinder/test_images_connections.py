@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import tempfile
+from unittest import mock
 
 from cinder import exception
 
@@ -72,10 +73,10 @@ def qcow2_of(raw):
             return f.read()
 
 
-class ImageTest(base.DriverFunctionalTestCase):
+class _ImageTestBase(base.DriverFunctionalTestCase):
 
     def setUp(self):
-        super(ImageTest, self).setUp()
+        super(_ImageTestBase, self).setUp()
         self.images = FakeImageService()
 
     def store_image(self, data, image_type='DISK_IMAGE'):
@@ -90,6 +91,19 @@ class ImageTest(base.DriverFunctionalTestCase):
     def location(self, image_ext_id, cluster=None):
         return imageops.make_location(
             cluster or self.emulator.cluster_ext_id, image_ext_id)
+
+    def patch_image_size(self, image_ext_id, size):
+        real_get = self.client.images.get
+
+        def get(ext_id):
+            info = real_get(ext_id)
+            if ext_id == image_ext_id:
+                info['sizeBytes'] = size
+            return info
+        return mock.patch.object(self.client.images, 'get', side_effect=get)
+
+
+class ImageTest(_ImageTestBase):
 
     def test_clone_image_raw_is_cow_clone(self):
         raw = base.random_bytes(2 * MiB)
@@ -155,17 +169,6 @@ class ImageTest(base.DriverFunctionalTestCase):
                                                        glance['id']),
                               glance, self.images)
         self.assertEqual(set(), self.objects('volume_group'))
-
-    def patch_image_size(self, image_ext_id, size):
-        real_get = self.client.images.get
-
-        def get(ext_id):
-            info = real_get(ext_id)
-            if ext_id == image_ext_id:
-                info['sizeBytes'] = size
-            return info
-        from unittest import mock
-        return mock.patch.object(self.client.images, 'get', side_effect=get)
 
     def test_copy_image_to_volume_from_any_store(self):
         raw = base.random_bytes(MiB)
@@ -392,3 +395,77 @@ class ChapConnectionTest(base.DriverFunctionalTestCase):
                           {'initiator': 'iqn.x', 'host': 'h'})
         self.assertEqual([], self.client.volume_groups
                          .list_iscsi_attachments(vol.provider_id))
+
+
+class ImageFailureTest(_ImageTestBase):
+    """Failures in the image paths leave nothing behind on the cluster."""
+
+    def test_upload_image_creation_fails_leaves_no_vm_or_image(self):
+        vol = self.create_volume(size=1)
+        glance = self.images.add(base.new_id(), 'raw')
+        self.admin.add_fault(method='POST', path='content/images$',
+                             fail_task='image service down', times=1)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.driver.copy_volume_to_image, self.ctx, vol,
+                          self.images, glance)
+        self.assertEqual(set(), self.objects('vm'))
+        self.assertEqual(set(), self.objects('image'))
+        self.assertEqual({vol.provider_id}, self.objects('volume_group'))
+
+    def test_upload_stream_failure_removes_cluster_image(self):
+        vol = self.create_volume(size=1)
+        self.images.refuse_locations = True
+        glance = self.images.add(base.new_id(), 'raw')
+        self.admin.add_fault(method='GET', path='/file$', status=500)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.driver.copy_volume_to_image, self.ctx, vol,
+                          self.images, glance)
+        self.admin.clear_faults()
+        self.assertEqual(set(), self.objects('vm'))
+        self.assertEqual(set(), self.objects('image'))
+
+    def test_copy_image_to_volume_failure_keeps_volume_and_no_temp(self):
+        raw = base.random_bytes(MiB)
+        glance = self.images.add(base.new_id(), 'raw', raw)
+        vol = self.create_volume(size=1)
+        self.write(vol, 0, b'original')
+        self.admin.add_fault(method='POST', path='/disks$',
+                             fail_task='no space', times=1)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.driver.copy_image_to_volume, self.ctx, vol,
+                          self.images, glance['id'])
+        self.assertEqual(set(), self.objects('image'))
+        # The volume still has its one original disk.
+        self.assertEqual(b'original', self.read(vol, 0, 8))
+
+    def test_clone_image_failure_leaves_no_volume_group(self):
+        img = self.store_image(b'z' * 4096)
+        glance = self.images.add(base.new_id(), 'raw', b'z',
+                                 [self.location(img)])
+        self.admin.add_fault(method='POST', path='/disks$',
+                             fail_task='no space', times=1)
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.driver.clone_image, self.ctx, self.volume(),
+                          self.images.get_location(self.ctx, glance['id']),
+                          glance, self.images)
+        self.assertEqual(set(), self.objects('volume_group'))
+        self.assertEqual({img}, self.objects('image'))
+
+
+class AsyncTaskTest(base.DriverFunctionalTestCase):
+    """Tasks that run in the background: the driver waits for them."""
+
+    task_mode = 'async'
+
+    def test_clone_snapshot_restore_with_async_tasks(self):
+        src = self.create_volume(size=1)
+        self.write(src, 0, b'async-data')
+        snap = self.create_snapshot(src)
+        restored = self.volume(size=2)
+        restored.update(self.driver.create_volume_from_snapshot(restored,
+                                                                snap))
+        clone = self.volume(size=1)
+        clone.update(self.driver.create_cloned_volume(clone, src))
+        self.assertEqual(b'async-data', self.read(restored, 0, 10))
+        self.assertEqual(b'async-data', self.read(clone, 0, 10))
+        self.assertEqual(2 * GiB, self.disk_of(restored)['diskSizeBytes'])
