@@ -134,6 +134,12 @@ def resolve(endpoint=None, username=None, container=None, cluster=None,
         missing.append('--nutanix-username / %s' % ENV_USERNAME)
     if not group_conf.nutanix_password:
         missing.append(ENV_PASSWORD)
+    if missing and glance_config:
+        raise ConnectionError_(
+            _('%(src)s does not set %(m)s: name the section of the '
+              'Nutanix store with --glance-store (multi-store backend id), '
+              'or give the missing values') %
+            {'src': source, 'm': ', '.join(missing)})
     if missing:
         raise ConnectionError_(
             _('no cluster connection settings for: %(m)s (or give '

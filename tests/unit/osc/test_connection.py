@@ -83,7 +83,9 @@ class GlanceConfigTestCase(testtools.TestCase):
         e = self.assertRaises(connection.ConnectionError_,
                               connection.resolve, glance_config=self.path,
                               environ={})
-        self.assertIn('--nutanix-endpoint', str(e))
+        self.assertIn('[glance_store] of %s does not set' % self.path,
+                      str(e))
+        self.assertIn('--glance-store', str(e))
 
     def test_missing_file(self):
         e = self.assertRaises(connection.ConnectionError_,
