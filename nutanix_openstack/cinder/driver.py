@@ -56,9 +56,9 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     VERSION = '1.0.0'
     VENDOR = 'Nutanix'
     STORAGE_PROTOCOL = 'iSCSI'
-    # Every cinder-volume talks to the same cluster through the REST API
-    # and holds no local state, so active-active is safe.
-    SUPPORTS_ACTIVE_ACTIVE = True
+    # Not claimed: clustered (active-active) cinder-volume services are
+    # untested, and derived disk images are created once per process only.
+    SUPPORTS_ACTIVE_ACTIVE = False
     CI_WIKI_NAME = 'nutanix-openstack'
 
     def __init__(self, *args, **kwargs):
@@ -216,7 +216,15 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                 LOG.info('Volume %s has no volume group; nothing to delete',
                          volume.id)
                 return
-            self.volume_ops.delete_volume_group(vg['extId'])
+            try:
+                self.volume_ops.delete_volume_group(vg['extId'])
+            except prism_exc.Conflict as e:
+                # Still attached to a VM (or otherwise in use on the
+                # cluster): Cinder puts the volume back to available.
+                LOG.warning('Volume group %(vg)s of volume %(vol)s is in '
+                            'use: %(err)s',
+                            {'vg': vg['extId'], 'vol': volume.id, 'err': e})
+                raise exception.VolumeIsBusy(volume_name=volume.name)
 
     def extend_volume(self, volume, new_size):
         """``PUT volume-groups/{extId}/disks/{diskExtId}`` with the new size.

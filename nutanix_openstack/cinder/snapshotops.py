@@ -148,7 +148,19 @@ class SnapshotOps(object):
             LOG.info('Snapshot %s has no recovery point on the backend; '
                      'nothing to delete', snapshot.id)
             return
-        self.delete_recovery_point(rp['extId'])
+        try:
+            self.client.recovery_points.delete(rp['extId'])
+        except prism_exc.NotFound:
+            LOG.debug('Recovery point %s already deleted', rp['extId'])
+        except prism_exc.Conflict as e:
+            LOG.warning('Recovery point %(rp)s of snapshot %(snap)s is in '
+                        'use: %(err)s', {'rp': rp['extId'],
+                                         'snap': snapshot.id, 'err': e})
+            raise exception.SnapshotIsBusy(snapshot_name=snapshot.name)
+        except prism_exc.PrismError as e:
+            raise exception.VolumeBackendAPIException(
+                data=_('Nutanix backend: deleting snapshot %(snap)s failed: '
+                       '%(err)s') % {'snap': snapshot.id, 'err': e})
 
     def create_volume_from_snapshot(self, volume, snapshot):
         """Copy-on-write restore of the snapshot into a new volume.

@@ -36,6 +36,19 @@ class VolumeLifecycleTest(base.DriverFunctionalTestCase):
         self.assertEqual(3 * GiB, self.disk_of(vol)['diskSizeBytes'])
         self.assertEqual(b'keep me', self.read(vol, 0, 7))
 
+    def test_delete_volume_attached_to_a_vm_is_busy(self):
+        vol = self.create_volume()
+        vm = self.client.vms.create('instance-1', memory_size_bytes=MiB * 256,
+                                    cluster_ext_id=self.emulator
+                                    .cluster_ext_id)
+        self.client.volume_groups.attach_vm(vol.provider_id, vm['extId'])
+        self.assertRaises(exception.VolumeIsBusy,
+                          self.driver.delete_volume, vol)
+        self.assertIn(vol.provider_id, self.objects('volume_group'))
+        self.client.volume_groups.detach_vm(vol.provider_id, vm['extId'])
+        self.driver.delete_volume(vol)
+        self.assertNotIn(vol.provider_id, self.objects('volume_group'))
+
     def test_stats_report_the_container(self):
         stats = self.driver.get_volume_stats(refresh=True)
         pool = stats['pools'][0]

@@ -135,8 +135,16 @@ class VolumeTest(base.DriverTestCase):
         vol = self.volume(provider_id='vg-1')
         self.vgs.get.return_value = {'extId': 'vg-1'}
         self.vgs.list_iscsi_attachments.return_value = []
-        self.vgs.delete.side_effect = prism_exc.Conflict('attached to VM')
+        self.vgs.delete.side_effect = prism_exc.ServerError('internal')
         self.assertRaises(exception.VolumeBackendAPIException,
+                          self.driver.delete_volume, vol)
+
+    def test_delete_in_use_volume_is_busy(self):
+        vol = self.volume(provider_id='vg-1')
+        self.vgs.get.return_value = {'extId': 'vg-1'}
+        self.vgs.list_iscsi_attachments.return_value = []
+        self.vgs.delete.side_effect = prism_exc.Conflict('attached to a VM')
+        self.assertRaises(exception.VolumeIsBusy,
                           self.driver.delete_volume, vol)
 
     def test_extend_volume(self):

@@ -35,6 +35,17 @@ class SnapshotTest(base.DriverTestCase):
         self.driver.delete_snapshot(self.snapshot(vol, provider_id='rp-x'))
         self.rps.delete.assert_not_called()
 
+    def test_delete_busy_and_failing(self):
+        vol = self.volume(provider_id='vg-1')
+        snap = self.snapshot(vol, provider_id='rp-1')
+        self.rps.get.return_value = {'extId': 'rp-1'}
+        self.rps.delete.side_effect = prism_exc.Conflict('in use')
+        self.assertRaises(exception.SnapshotIsBusy,
+                          self.driver.delete_snapshot, snap)
+        self.rps.delete.side_effect = prism_exc.ServerError('internal')
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.driver.delete_snapshot, snap)
+
     def test_volume_from_snapshot_uses_disk_recovery_point(self):
         src = self.volume(provider_id='vg-1')
         snap = self.snapshot(src, provider_id='rp-1')
