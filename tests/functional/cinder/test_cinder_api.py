@@ -227,9 +227,12 @@ class CinderApiTest(_KeepTestMethod, functional_helpers._FunctionalTestBase):
         self.assertTrue(vol['bootable'] in (True, 'true'))
         self.assertEqual(raw, self.read(vol, 0, MiB))
         disk = self.disk_of(vol)
-        # Cloned from the image (copy-on-write), not written by Cinder.
-        self.assertEqual('IMAGE', (disk.get('diskDataSourceReference') or
-                                   {}).get('entityType'))
+        # Cloned from the Glance image's own cluster image (copy-on-write):
+        # not through a temporary image of downloaded bytes.
+        source = disk.get('diskDataSourceReference') or {}
+        self.assertEqual(('IMAGE', image['extId']),
+                         (source.get('entityType'), source.get('extId')))
+        self.assertEqual({image['extId']}, self.objects('image'))
         self.api.delete_volume(vol['id'])
         self._poll_volume_while(vol['id'], ['deleting'])
         self.assertEqual(set(), self.objects('volume_group'))

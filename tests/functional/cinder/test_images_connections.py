@@ -117,7 +117,10 @@ class ImageTest(_ImageTestBase):
         self.assertTrue(cloned)
         vol.update(update)
         self.assertEqual(raw, self.read(vol, 0, 2 * MiB))
-        self.assertEqual(GiB, self.disk_of(vol)['diskSizeBytes'])
+        disk = self.disk_of(vol)
+        self.assertEqual(GiB, disk['diskSizeBytes'])
+        self.assertEqual(img, disk['diskDataSourceReference']['extId'])
+        self.assertEqual({img}, self.objects('image'))
         # Writes to the volume do not touch the image.
         self.write(vol, 0, b'volume-write')
         self.assertEqual(raw[:12], b''.join(
