@@ -55,6 +55,17 @@ class GlanceImages(object):
         return self._call('POST', '/images', _('Creating the Glance image'),
                           json=fields).json()
 
+    def store_ids(self):
+        """``GET /v2/info/stores``: the backend ids of a multi-store Glance.
+
+        An empty list when Glance is not multi-store (it answers 404).
+        """
+        resp = self._call('GET', '/info/stores', _('Listing Glance stores'),
+                          ok=(200, 404))
+        if resp.status_code == 404:
+            return []
+        return [s.get('id') for s in resp.json().get('stores', [])]
+
     def get(self, image_id):
         return self._call('GET', '/images/%s' % image_id,
                           _('Reading Glance image %s') % image_id).json()

@@ -122,6 +122,8 @@ class UrlImport(object):
         :raises ImportFailed: after removing everything it created
         """
         cluster = self._cluster(container)
+        if store:
+            self._check_store(store)
         image = self.glance.create(fields)
         image_id = image['id']
         self.report(_('Glance image %s created (queued)') % image_id)
@@ -152,6 +154,18 @@ class UrlImport(object):
         except prism_exc.PrismError as e:
             raise ImportFailed(_('cluster check failed: %s') % e) from e
         return cluster
+
+    def _check_store(self, store):
+        """Fail before any write when Glance has no backend ``store``."""
+        try:
+            known = self.glance.store_ids()
+        except glance_rest.GlanceError as e:
+            raise ImportFailed(str(e)) from e
+        if store not in known:
+            raise ImportFailed(
+                _('Glance has no store %(s)s (stores: %(k)s)') %
+                {'s': store, 'k': ', '.join(known) or _('none, not '
+                                                        'multi-store')})
 
     def _progress(self, what):
         last = [None]

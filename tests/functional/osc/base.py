@@ -77,6 +77,7 @@ class OscTestCase(testtools.TestCase):
     """One emulator, one glance-api and one URL server per test."""
 
     glance_extra = {}
+    emulator_kwargs = {}
 
     def glance_backends(self):
         """glance-api's enabled_backends; the first is the default."""
@@ -89,7 +90,8 @@ class OscTestCase(testtools.TestCase):
                     tool, path=glance_api.VENV_BIN):
                 self.skipTest('%s is required' % tool)
         self.tmp = self.useFixture(fixtures.TempDir()).path
-        self.emu = self.useFixture(emu_fixture.EmulatorFixture())
+        self.emu = self.useFixture(emu_fixture.EmulatorFixture(
+            **self.emulator_kwargs))
         self.prism = self.emu.prism_client()
         self.addCleanup(self.prism.close)
         # gunicorn must import the filter: a copy in a directory of its

@@ -186,3 +186,51 @@ class LocationTaskFailureTestCase(base.OscTestCase):
         self.assertIn('Glance did not accept the location', proc.stderr)
         self.assertEqual([], self.glance_images())
         self.assertEqual([], self.backend_images())
+
+
+class MultiStoreTestCase(base.OscTestCase):
+    """The cluster next to a file store, tasks with real progress."""
+
+    emulator_kwargs = {'task_mode': 'async', 'task_delay': 0.5}
+
+    def glance_backends(self):
+        return {'cluster': ('nutanix', self.store_opts),
+                'files': ('file', {'filesystem_store_datadir':
+                                   self.tmp + '/files'})}
+
+    def run_import(self, *extra):
+        raw = glance_base.pattern(1024 * 1024, seed=13)
+        self.data = glance_base.make_qcow2(self.tmp, raw)
+        url = self.publish('disk.qcow2', self.data)
+        return self.openstack(
+            'nutanix', 'image', 'import', '--url', url, '--disk-format',
+            'qcow2', '--wait', '-f', 'json', 'multi',
+            *(self.nutanix_args() + list(extra)))
+
+    def test_async_task_progress_and_store(self):
+        proc = self.run_import('--store', 'cluster')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        shown = json.loads(proc.stdout)
+        self.assertEqual('cluster', shown['stores'])
+        self.assertEqual(self.data, self.download(shown['id']))
+        progress = [line for line in proc.stderr.splitlines()
+                    if line.startswith('cluster fetch: ')]
+        self.assertEqual('cluster fetch: 100%', progress[-1])
+        self.assertGreater(len(progress), 1, proc.stderr)
+
+    def test_location_on_another_store_is_rolled_back(self):
+        # The location maps to "cluster", not to the "files" asked for:
+        # the image was already active, Glance deletes it and its data.
+        proc = self.run_import('--store', 'files')
+        self.assertNotEqual(0, proc.returncode, proc.stdout)
+        self.assertIn('landed on Glance store cluster, not on files',
+                      proc.stderr)
+        self.assertEqual([], self.glance_images())
+        self.assertEqual([], self.backend_images())
+
+    def test_unknown_store_creates_nothing(self):
+        proc = self.run_import('--store', 'nope')
+        self.assertNotEqual(0, proc.returncode, proc.stdout)
+        self.assertIn('Glance has no store nope', proc.stderr)
+        self.assertEqual([], self.glance_images())
+        self.assertEqual([], self.url_requests)

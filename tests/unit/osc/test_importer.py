@@ -28,6 +28,9 @@ class FakeGlance(object):
         self.patch_error = patch_error
         self.deleted = False
 
+    def store_ids(self):
+        return ['cluster', 'files']
+
     def create(self, fields):
         self.calls.append(('create', fields))
         return dict(fields, id=IMAGE_ID, status='queued')
@@ -207,6 +210,14 @@ class ImporterTestCase(testtools.TestCase):
         e = self.assertRaises(importer.ImportFailed, self.run_import, glance,
                               store='cluster')
         self.assertIn('not on cluster', str(e))
+
+    def test_unknown_store_fails_before_anything_is_created(self):
+        glance = FakeGlance([active()])
+        e = self.assertRaises(importer.ImportFailed, self.run_import, glance,
+                              store='nope')
+        self.assertIn('no store nope (stores: cluster, files)', str(e))
+        self.assertEqual([], glance.calls)
+        self.prism.images.create_from_url.assert_not_called()
 
     def test_timeout(self):
         clock = iter(range(0, 10000, 100))
