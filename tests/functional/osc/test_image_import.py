@@ -17,13 +17,13 @@ class ImageImportTestCase(base.OscTestCase):
         self.qcow2 = glance_base.make_qcow2(self.tmp, self.raw)
 
     def import_image(self, url, disk_format, *extra, token=base.SERVICE_TOKEN,
-                     name='imported'):
-        return self.openstack(
-            'nutanix', 'image', 'import', '--url', url, '--disk-format',
-            disk_format, '--container-format', 'bare', '--wait', '-f',
-            'json', '--timeout', '60',
-            *(self.nutanix_args() + list(extra) + [name]),
-            token=token)
+                     name='imported', debug=False):
+        args = ['--debug'] if debug else []
+        args += ['nutanix', 'image', 'import', '--url', url,
+                 '--disk-format', disk_format, '--container-format', 'bare',
+                 '--wait', '-f', 'json', '--timeout', '60']
+        args += self.nutanix_args() + list(extra) + [name]
+        return self.openstack(*args, token=token)
 
     def assert_imported(self, proc, data, image_type):
         self.assertEqual(0, proc.returncode, proc.stderr + proc.stdout)
@@ -71,8 +71,11 @@ class ImageImportTestCase(base.OscTestCase):
 
     def test_raw_import_becomes_a_disk_image(self):
         url = self.publish('disk.raw', self.raw)
-        proc = self.import_image(url, 'raw')
+        # --debug: the cluster's copy carries the Prism credentials
+        # (UrlBasicAuth); no log line may show the password.
+        proc = self.import_image(url, 'raw', debug=True)
         shown = self.assert_imported(proc, self.raw, 'DISK_IMAGE')
+        self.assertIn('Prism request POST', proc.stderr)
         # The ISO_IMAGE the cluster fetched into is gone: only the
         # DISK_IMAGE the cluster copied from it is left.
         self.assertEqual(1, len(self.backend_images()))
