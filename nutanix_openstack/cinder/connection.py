@@ -71,26 +71,40 @@ class ConnectionOps(object):
         return '%s:%s' % (self.configuration.nutanix_iscsi_target_iqn_prefix,
                           target_name)
 
+    def is_direct(self, connector):
+        """Whether the connector is a VM on this cluster.
+
+        Nova's nutanix driver attaches the volume group to the VM inside the
+        cluster: no iSCSI session is made from the connector's host, so the
+        host is neither required to have an initiator nor given access.
+        """
+        return bool(connector) and connector.get(
+            'nutanix_cluster_ext_id') == self.volume_ops.cluster_ext_id
+
     def initialize_connection(self, volume, connector):
-        """Attach the connector's initiator to the volume group.
+        """Export the volume group to the connector.
 
         Backend calls: ``GET clusters/{extId}`` (once), ``GET
         volume-groups/{extId}`` and ``.../disks``, ``POST
         volume-groups/{extId}/$actions/attach-iscsi-client`` unless that
-        initiator is already a client.
+        initiator is already a client.  For a connector on this cluster
+        (see :meth:`is_direct`) no iSCSI client is attached: the Nova
+        driver attaches the group to the VM itself.
         Returns os-brick's iSCSI connection info plus
         ``volume_group_ext_id``.
         """
+        direct = self.is_direct(connector)
         initiator = (connector or {}).get('initiator')
-        if not initiator:
+        if not initiator and not direct:
             raise exception.InvalidConnectorException(missing='initiator')
         portal = self.portal()
         vg = self.volume_ops.get_volume_group(volume)
         chap = self._chap()
         with backend_errors('exporting volume %(id)s to %(ini)s',
-                            id=volume.id, ini=initiator):
+                            id=volume.id, ini=initiator or 'a VM'):
             disk = self.volume_ops.only_disk(vg['extId'])
-            if not volumeops.is_attached(self.client, vg['extId'], initiator):
+            if not direct and not volumeops.is_attached(
+                    self.client, vg['extId'], initiator):
                 self.client.volume_groups.attach_iscsi_client(
                     vg['extId'], initiator,
                     chap_secret=chap[1] if chap else None)
@@ -108,9 +122,16 @@ class ConnectionOps(object):
         if chap:
             data.update(auth_method='CHAP', auth_username=chap[0],
                         auth_password=chap[1])
-        LOG.info('Volume %(vol)s exported to %(ini)s as %(iqn)s lun %(lun)s',
-                 {'vol': volume.id, 'ini': initiator, 'iqn': iqn,
-                  'lun': data['target_lun']})
+        if direct:
+            data['access'] = 'vm-attach'
+            LOG.info('Volume %(vol)s handed to a VM of cluster %(cluster)s '
+                     'as volume group %(vg)s',
+                     {'vol': volume.id, 'vg': vg['extId'],
+                      'cluster': self.volume_ops.cluster_ext_id})
+        else:
+            LOG.info('Volume %(vol)s exported to %(ini)s as %(iqn)s lun '
+                     '%(lun)s', {'vol': volume.id, 'ini': initiator,
+                                 'iqn': iqn, 'lun': data['target_lun']})
         return {'driver_volume_type': 'iscsi', 'data': data}
 
     def _chap(self):
@@ -144,7 +165,9 @@ class ConnectionOps(object):
             initiators = None
         else:
             initiator = connector.get('initiator')
-            if not initiator:
+            if not initiator or self.is_direct(connector):
+                # Nothing was exported to a direct (VM) connector; the Nova
+                # driver detaches the group from the VM itself.
                 return
             if other_attachments:
                 LOG.debug('Volume %(vol)s is still attached %(n)d more '

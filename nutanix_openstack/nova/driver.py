@@ -339,9 +339,11 @@ class NutanixDriver(driver.ComputeDriver):
         """The connector handed to Cinder's nutanix driver.
 
         The volume group is attached to the VM inside the cluster, so no
-        session is made from this host; Cinder's driver still exports the
-        volume to ``initiator`` (this host's open-iscsi name, when it has
-        one).  ``nutanix_cluster_ext_id`` tells which cluster the VM is on.
+        session is made from this host.  ``nutanix_cluster_ext_id`` tells
+        Cinder's nutanix driver which cluster the VM is on: for its own
+        cluster it exports nothing over iSCSI (this host gets no access and
+        needs no initiator).  ``initiator`` (this host's open-iscsi name,
+        when it has one) serves other volume drivers.
         """
         connector = {
             'ip': CONF.my_block_storage_ip,

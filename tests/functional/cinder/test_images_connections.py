@@ -269,6 +269,16 @@ class ConnectionTest(base.DriverFunctionalTestCase):
         self.assertEqual([], self.client.volume_groups
                          .list_iscsi_attachments(vol.provider_id))
 
+    def test_vm_on_this_cluster_is_not_exported_over_iscsi(self):
+        vol = self.create_volume()
+        connector = dict(self.connector,
+                         nutanix_cluster_ext_id=self.emulator.cluster_ext_id)
+        info = self.driver.initialize_connection(vol, connector)
+        self.assertEqual(vol.provider_id, info['data']['volume_group_ext_id'])
+        self.assertEqual([], self.client.volume_groups
+                         .list_iscsi_attachments(vol.provider_id))
+        self.driver.terminate_connection(vol, connector)
+
     def test_missing_initiator(self):
         vol = self.create_volume()
         self.assertRaises(exception.InvalidConnectorException,

@@ -37,6 +37,26 @@ class ConnectionTest(base.DriverTestCase):
             'volume_group_ext_id': 'vg-1',
             'volume_disk_ext_id': disk['extId']}, info['data'])
 
+    def test_vm_on_this_cluster_gets_no_iscsi_export(self):
+        vol = self.volume(provider_id='vg-1')
+        self.stub_vg('vg-1', name='volume-x', index=0)
+        cluster = self.driver.volume_ops.cluster_ext_id
+        for connector in ({'host': 'c1', 'nutanix_cluster_ext_id': cluster},
+                          dict(CONNECTOR, nutanix_cluster_ext_id=cluster)):
+            info = self.driver.initialize_connection(vol, connector)
+            self.assertEqual('vg-1', info['data']['volume_group_ext_id'])
+            self.assertEqual('vm-attach', info['data']['access'])
+            self.driver.terminate_connection(vol, connector)
+        self.vgs.attach_iscsi_client.assert_not_called()
+        self.vgs.detach_iscsi_client.assert_not_called()
+
+    def test_vm_on_another_cluster_needs_an_initiator(self):
+        vol = self.volume(provider_id='vg-1')
+        self.stub_vg('vg-1')
+        self.assertRaises(exception.InvalidConnectorException,
+                          self.driver.initialize_connection, vol,
+                          {'host': 'c1', 'nutanix_cluster_ext_id': 'other'})
+
     def test_already_attached_initiator_is_not_attached_again(self):
         vol = self.volume(provider_id='vg-1')
         self.stub_vg('vg-1')
