@@ -10,7 +10,7 @@ and ``ExternalDataSourceDiskReference``; or an
 
 import logging
 
-from nutanix_openstack.prism import exceptions as exc
+from nutanix_openstack.prism import disks as disks_mod
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import tasks as tasks_mod
 
@@ -173,6 +173,8 @@ class VmsAPI(object):
     def __init__(self, session, tasks):
         self._session = session
         self._tasks = tasks
+        self._disks = disks_mod.DiskCollection(
+            session, tasks, self._path, paths.REL_VM_DISK, 'VM')
 
     @staticmethod
     def _path(ext_id, *more):
@@ -247,33 +249,14 @@ class VmsAPI(object):
         return self._action(ext_id, 'reset', wait=wait)
 
     def list_disks(self, vm_ext_id):
-        return self._session.list_all(self._path(vm_ext_id, 'disks'))
+        return self._disks.list(vm_ext_id)
 
     def get_disk(self, vm_ext_id, disk_ext_id):
-        return self._session.get_data(
-            self._path(vm_ext_id, 'disks', disk_ext_id))
+        return self._disks.get(vm_ext_id, disk_ext_id)
 
     def add_disk(self, vm_ext_id, disk, wait=True):
         """POST ``/vms/{vmExtId}/disks``; returns the new disk dict."""
-        before = set(d.get('extId') for d in self.list_disks(vm_ext_id))
-        resp = self._session.conditional(
-            'POST', self._path(vm_ext_id, 'disks'),
-            etag_path=self._path(vm_ext_id), body=disk)
-        if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        task = self._tasks.run(resp)
-        found = tasks_mod.affected(task, paths.REL_VM_DISK)
-        if found:
-            return self.get_disk(vm_ext_id, found[-1]['extId'])
-        # The task names only the VM: the new disk is the one not there
-        # before.
-        new = [d for d in self.list_disks(vm_ext_id)
-               if d.get('extId') not in before]
-        if len(new) != 1:
-            raise exc.UnexpectedResponse(
-                'cannot tell which disk task %s added to VM %s'
-                % (task.get('extId'), vm_ext_id))
-        return new[0]
+        return self._disks.add(vm_ext_id, disk, wait=wait)
 
     def resize_disk(self, vm_ext_id, disk_ext_id, size_bytes, wait=True):
         """GET disk + PUT with If-Match and the new ``diskSizeBytes``."""
@@ -288,15 +271,10 @@ class VmsAPI(object):
             backing.pop('dataSource', None)
             disk['backingInfo'] = backing
             return disk
-        path = self._path(vm_ext_id, 'disks', disk_ext_id)
-        resp = self._session.update(path, mutate)
-        self._tasks.run(resp, wait=wait)
-        return self.get_disk(vm_ext_id, disk_ext_id) if wait else resp
+        return self._disks.update(vm_ext_id, disk_ext_id, mutate, wait=wait)
 
     def delete_disk(self, vm_ext_id, disk_ext_id, wait=True):
-        resp = self._session.conditional(
-            'DELETE', self._path(vm_ext_id, 'disks', disk_ext_id))
-        return self._tasks.run(resp, wait=wait)
+        return self._disks.delete(vm_ext_id, disk_ext_id, wait=wait)
 
     def migrate_to_host(self, ext_id, host_ext_id, wait=True):
         body = _obj('VmMigrateToHostParams',

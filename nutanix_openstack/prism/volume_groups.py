@@ -7,6 +7,7 @@ whose ``entityType`` says what it points at: ``IMAGE``, ``VM_DISK``,
 
 import logging
 
+from nutanix_openstack.prism import disks as disks_mod
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import images
 from nutanix_openstack.prism import paths
@@ -69,6 +70,9 @@ class VolumeGroupsAPI(object):
     def __init__(self, session, tasks):
         self._session = session
         self._tasks = tasks
+        self._disks = disks_mod.DiskCollection(
+            session, tasks, self._path, paths.REL_VOLUME_DISK,
+            'volume group')
 
     @staticmethod
     def _path(ext_id, *more):
@@ -132,31 +136,14 @@ class VolumeGroupsAPI(object):
         return self._tasks.run(resp, wait=wait)
 
     def list_disks(self, vg_ext_id):
-        return self._session.list_all(self._path(vg_ext_id, 'disks'))
+        return self._disks.list(vg_ext_id)
 
     def get_disk(self, vg_ext_id, disk_ext_id):
-        return self._session.get_data(
-            self._path(vg_ext_id, 'disks', disk_ext_id))
+        return self._disks.get(vg_ext_id, disk_ext_id)
 
     def add_disk(self, vg_ext_id, disk, wait=True):
         """POST ``.../disks``; returns the new disk dict."""
-        before = set(d.get('extId') for d in self.list_disks(vg_ext_id))
-        resp = self._session.conditional(
-            'POST', self._path(vg_ext_id, 'disks'),
-            etag_path=self._path(vg_ext_id), body=disk)
-        if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        task = self._tasks.run(resp)
-        found = tasks_mod.affected(task, paths.REL_VOLUME_DISK)
-        if found:
-            return self.get_disk(vg_ext_id, found[-1]['extId'])
-        new = [d for d in self.list_disks(vg_ext_id)
-               if d.get('extId') not in before]
-        if len(new) != 1:
-            raise exc.UnexpectedResponse(
-                'cannot tell which disk task %s added to volume group %s'
-                % (task.get('extId'), vg_ext_id))
-        return new[0]
+        return self._disks.add(vg_ext_id, disk, wait=wait)
 
     def resize_disk(self, vg_ext_id, disk_ext_id, size_bytes, wait=True):
         """GET disk + PUT with If-Match and the new ``diskSizeBytes``."""
@@ -168,15 +155,10 @@ class VolumeGroupsAPI(object):
             disk['diskSizeBytes'] = int(size_bytes)
             disk.pop('diskDataSourceReference', None)
             return disk
-        resp = self._session.update(
-            self._path(vg_ext_id, 'disks', disk_ext_id), mutate)
-        self._tasks.run(resp, wait=wait)
-        return self.get_disk(vg_ext_id, disk_ext_id) if wait else resp
+        return self._disks.update(vg_ext_id, disk_ext_id, mutate, wait=wait)
 
     def delete_disk(self, vg_ext_id, disk_ext_id, wait=True):
-        resp = self._session.conditional(
-            'DELETE', self._path(vg_ext_id, 'disks', disk_ext_id))
-        return self._tasks.run(resp, wait=wait)
+        return self._disks.delete(vg_ext_id, disk_ext_id, wait=wait)
 
     def _action(self, vg_ext_id, action, body, wait):
         resp = self._session.conditional(
