@@ -127,6 +127,11 @@ def glance_conf(lay):
         'glance_store': {'default_backend': 'cluster'},
         'cluster': dict(lay.nutanix_opts('nutanix_'),
                         store_description='Nutanix AHV cluster'),
+        # web-download from the walk's file server on a free loopback port
+        # (Glance refuses loopback hosts and ports other than 80 and 443
+        # by default).
+        'import_filtering_opts': {'allowed_hosts': '[127.0.0.1]',
+                                  'allowed_ports': '[]'},
         'os_glance_staging_store': {
             'filesystem_store_datadir': lay.path('glance', 'staging')},
         'os_glance_tasks_store': {
@@ -153,6 +158,8 @@ def nova_conf(lay):
             'state_path': lay.path('nova'),
             'instances_path': lay.path('nova', 'instances'),
             'my_ip': '127.0.0.1',
+            # One compute node: a resize can only stay where it is.
+            'allow_resize_to_same_host': 'True',
             'host': 'quickstart-compute',
             'use_rootwrap_daemon': 'False',
             'osapi_compute_workers': '1',

@@ -57,7 +57,12 @@ class Stack(object):
         }
         self.lay = configs.Layout(self.workdir, self.ports, self.nutanix,
                                   overrides)
-        self.group = procs.ProcessGroup(self.lay.path('logs'))
+        # Services import our plugins from this tree, also when the
+        # environment holds an older non-editable install of it (which
+        # Nova needs for the nova.virt.nutanix shim).
+        self.group = procs.ProcessGroup(self.lay.path('logs'), env={
+            'PYTHONPATH': REPO + os.pathsep + os.environ.get('PYTHONPATH',
+                                                             '')})
         self.say = say
         self.timings = []
 

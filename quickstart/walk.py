@@ -9,6 +9,7 @@ nothing behind.
 import http.server
 import json
 import os
+import pty
 import shlex
 import subprocess
 import threading
@@ -19,6 +20,11 @@ from quickstart import procs
 
 class StepFailed(Exception):
     pass
+
+
+def _id(obj):
+    # Some OSC commands (volume groups, group types) print "ID", not "id".
+    return obj.get('id', obj.get('ID'))
 
 
 class Walk(object):
@@ -34,16 +40,24 @@ class Walk(object):
         self._client = None
 
     # -- plumbing ----------------------------------------------------------
-    def osc(self, *args, parse=True, timeout=600):
-        argv = [procs.bin_path('openstack')] + list(args)
+    def osc(self, *args, parse=True, timeout=600, cli='openstack'):
+        argv = [procs.bin_path(cli)] + list(args)
         if parse:
             argv += ['-f', 'json']
-        self.say('    $ openstack %s' % ' '.join(shlex.quote(a) for a in args))
-        proc = subprocess.run(argv, env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        self.say('    $ %s %s' % (cli, ' '.join(shlex.quote(a) for a in args)))
+        # A terminal on stdin, as for an operator: with a pipe or /dev/null
+        # there, "image create" without --file uploads stdin as image data.
+        master, slave = pty.openpty()
+        try:
+            proc = subprocess.run(argv, env=self.env, capture_output=True,
+                                  text=True, timeout=timeout, stdin=slave)
+        finally:
+            os.close(slave)
+            os.close(master)
         if proc.returncode != 0:
-            raise StepFailed('openstack %s failed:\n%s%s'
-                             % (' '.join(args), proc.stdout, proc.stderr))
+            raise StepFailed('%s %s failed:\n%s%s'
+                             % (cli, ' '.join(args), proc.stdout,
+                                proc.stderr))
         if parse and proc.stdout.strip():
             return json.loads(proc.stdout)
         return proc.stdout
@@ -71,7 +85,7 @@ class Walk(object):
                     bad=('error', 'ERROR', 'killed')):
         def check():
             obj = self.osc(kind, 'show', name_or_id)
-            status = obj.get('status')
+            status = obj.get('status', obj.get('Status'))
             if status in bad:
                 raise StepFailed('%s %s went to %s: %s'
                                  % (kind, name_or_id, status,
@@ -159,12 +173,25 @@ class Walk(object):
         def url_import():
             server, url = self.serve_file(image_file)
             try:
+                # An image record first, then the interoperable import
+                # (OSC's "image create" takes no import method or URL).
                 img = self.osc('image', 'create', '--disk-format', 'qcow2',
-                               '--container-format', 'bare', '--import',
-                               '--import-method', 'web-download',
-                               '--uri', url, 'qs-imported')
+                               '--container-format', 'bare', 'qs-imported')
                 s['imported'] = img['id']
-                self.wait_status('image', img['id'], 'active')
+                self.osc('image', 'import', '--method', 'web-download',
+                         '--uri', url, img['id'], parse=False)
+                # OSC exits 0 even when Glance refuses the import (400):
+                # an image still "queued" after a while was never imported.
+                start = time.time()
+
+                def imported():
+                    status = self.osc('image', 'show', img['id'])['status']
+                    if status == 'queued' and time.time() - start > 30:
+                        raise StepFailed('Glance did not start the import; '
+                                         'see logs/glance-app.log')
+                    return status == 'active'
+                self.wait_for('image %s to be imported' % img['id'],
+                              imported)
             finally:
                 server.shutdown()
         self.step('1b. Import an image from a URL', url_import)
@@ -247,35 +274,44 @@ class Walk(object):
                   attach)
 
         def group_snapshot():
-            self.osc('volume', 'group', 'type', 'create',
-                     '--property', 'consistent_group_snapshot_enabled=<is> '
-                     'True', 'qs-consistent')
+            gtype = self.osc('--os-volume-api-version', '3.11', 'volume',
+                             'group', 'type', 'create', 'qs-consistent')
+            s['group_type'] = _id(gtype)
+            self.osc('--os-volume-api-version', '3.11', 'volume', 'group',
+                     'type', 'set', '--property',
+                     'consistent_group_snapshot_enabled=<is> True',
+                     _id(gtype), parse=False)
             grp = self.osc('--os-volume-api-version', '3.20', 'volume',
                            'group', 'create', '--volume-group-type',
-                           'qs-consistent', '--volume-type', 'nutanix',
-                           'qs-db-shards')
-            s['group'] = grp['id']
-            self.wait_status('volume group', grp['id'], 'available')
+                           _id(gtype), '--volume-type', 'nutanix',
+                           '--name', 'qs-db-shards')
+            s['group'] = _id(grp)
+            self.wait_status('volume group', _id(grp), 'available')
             shards = []
             for i in range(3):
                 vol = self.osc('volume', 'create', '--size', '1', '--type',
                                'nutanix', 'qs-shard-%d' % i)
-                self.wait_status('volume', vol['id'], 'available')
-                shards.append(vol['id'])
+                self.wait_status('volume', _id(vol), 'available')
+                shards.append(_id(vol))
             s['shards'] = shards
             self.osc('--os-volume-api-version', '3.20', 'volume', 'group',
-                     'add', 'volume', grp['id'], *shards, parse=False)
+                     'add', 'volume', _id(grp), *shards, parse=False)
             snap = self.osc('--os-volume-api-version', '3.14', 'volume',
-                            'group', 'snapshot', 'create', '--volume-group',
-                            grp['id'], 'qs-shards-snap')
-            s['group_snap'] = snap['id']
-            self.wait_status('volume group snapshot', snap['id'],
+                            'group', 'snapshot', 'create', '--name',
+                            'qs-shards-snap', _id(grp))
+            s['group_snap'] = _id(snap)
+            self.wait_status('volume group snapshot', _id(snap),
                              'available')
+            # OSC 10 sends "source_group_id": null with --group-snapshot,
+            # which Cinder's schema refuses: the cinder CLI does this one.
+            self.osc('--os-volume-api-version', '3.14',
+                     'group-create-from-src', '--group-snapshot', _id(snap),
+                     '--name', 'qs-db-shards-copy', parse=False,
+                     cli='cinder')
             clone = self.osc('--os-volume-api-version', '3.20', 'volume',
-                             'group', 'create', '--source-group-snapshot',
-                             snap['id'], 'qs-db-shards-copy')
-            s['group_copy'] = clone['id']
-            self.wait_status('volume group', clone['id'], 'available')
+                             'group', 'show', 'qs-db-shards-copy')
+            s['group_copy'] = _id(clone)
+            self.wait_status('volume group', _id(clone), 'available')
         self.step('5. Consistency-group snapshot of 3 volumes and a copy of '
                   'the group from it', group_snapshot)
 
@@ -309,11 +345,16 @@ class Walk(object):
         for key in ('vol_data', 'vol_boot', 'vol_image'):
             if key in s:
                 quiet('volume', 'delete', s[key])
-        for vid in s.get('shards', []):
-            quiet('volume', 'delete', vid)
+        if 'group' not in s:
+            # (a group deleted with --force took its volumes with it)
+            for vid in s.get('shards', []):
+                quiet('volume', 'delete', vid)
         self.wait_for('volumes to go', lambda: not [
             v for v in self.osc('volume', 'list')
             if v['Name'].startswith('qs-')], timeout=300)
+        if 'group_type' in s:
+            quiet('--os-volume-api-version', '3.11', 'volume', 'group',
+                  'type', 'delete', s['group_type'])
         for key in ('snapshot', 'imported', 'image'):
             if key in s:
                 quiet('image', 'delete', s[key])

@@ -13,7 +13,20 @@ import os
 import sys
 
 
+def _neutron_models():
+    # Neutron without its L3 service plugins never imports the
+    # port-forwarding model, yet its port listing asks for
+    # ``Port.port_forwardings`` (a backref that exists only once every
+    # model is imported and the mappers are configured).
+    from sqlalchemy import orm
+
+    importlib.import_module('neutron.db.migration.models.head')
+    orm.configure_mappers()
+
+
 def _load():
+    if os.environ['QS_WSGI_APP'].startswith('neutron.'):
+        _neutron_models()
     argv = json.loads(os.environ['QS_WSGI_ARGV'])
     module_name, _, attr = os.environ['QS_WSGI_APP'].partition(':')
     saved = sys.argv

@@ -8,12 +8,13 @@
 #   bash tools/quickstart.sh --help     all options
 #
 # Needs Python 3.11; as root it installs the Debian packages it needs
-# (qemu-utils, rabbitmq-server, mariadb-server).  Everything listens on
+# (qemu-utils, rabbitmq-server, mariadb-server, open-iscsi).  Everything listens on
 # 127.0.0.1 only; state and logs go to .state/quickstart/.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 . tools/lib/venv.sh
+# open-iscsi: Nova's volume connector carries the host's initiator name.
 ensure_debs qemu-utils:qemu-img rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
-    mariadb-server:mariadbd
+    mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi
 ensure_venv
 exec "$VENV/bin/python" -m quickstart "$@"

@@ -9,6 +9,8 @@
 # run in a pytest process of their own.
 #
 # Usage: tools/run-tests.sh [stage ...]   stages: pep8 genconfig unit functional
+# e2e (not in the default list: a whole OpenStack on loopback and Tempest,
+# see doc/source/quickstart.rst)
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -51,6 +53,11 @@ for stage in $STAGES; do
                 -p no:cacheprovider "tests/$stage/$area"
         done ;;
     e2e)
+        # A whole one-machine OpenStack (tests/e2e/conftest.py): MariaDB
+        # and RabbitMQ from Debian, the rest from the virtualenv.  Nova's
+        # volume connector carries the host's open-iscsi initiator name.
+        ensure_debs rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
+            mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi
         run_stage e2e "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/e2e ;;
     *)
         echo "unknown stage $stage"; exit 2 ;;
