@@ -3,6 +3,7 @@
     python -m quickstart            start, walk an operator's day, stop
     python -m quickstart --keep     start, walk, leave it running
     python -m quickstart --no-walk --keep   just a cloud to play with
+    python -m quickstart --tempest  also run Tempest (tempest/*.txt lists)
 """
 
 import argparse
@@ -25,6 +26,10 @@ def parse_args(argv):
                    help='leave the cloud running after the walk')
     p.add_argument('--no-walk', action='store_true',
                    help='only start the services')
+    p.add_argument('--tempest', action='store_true',
+                   help='after the walk, run Tempest\'s image, volume and '
+                        'server API tests (tempest/include-list.txt minus '
+                        'tempest/skip-list.txt); needs tempest installed')
     p.add_argument('--port-base', type=int, default=0,
                    help='use consecutive ports from this one instead of '
                         'the services\' usual ports')
@@ -70,6 +75,14 @@ def main(argv=None):
             print('\nStep timings:')
             for name, took in stack.timings + walk.timings:
                 print('  %7.1fs  %s' % (took, name))
+        if args.tempest:
+            from quickstart import tempest_run
+            print('\nRunning Tempest (log: %s) ...'
+                  % stack.lay.path('logs', 'tempest.log'))
+            results = tempest_run.TempestRun(stack).run()
+            print(results.summary())
+            if results.failures() or not results.status:
+                status = 1
         if args.keep:
             rc = os.path.join(args.workdir, 'openrc')
             with open(rc, 'w') as f:

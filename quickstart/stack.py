@@ -280,6 +280,12 @@ class Stack(object):
         procs.run([procs.bin_path('glance-manage'), '--config-file',
                    os.path.join(etc, 'glance-api.conf'), 'db_sync'],
                   self._log('glance'))
+        # The metadata definitions catalog (OS::Glance::Image, ...), as a
+        # deployment loads it; the image API's metadefs answer from it.
+        procs.run([procs.bin_path('glance-manage'), '--config-file',
+                   os.path.join(etc, 'glance-api.conf'), 'db_load_metadefs',
+                   os.path.join(sys.prefix, 'etc', 'glance', 'metadefs')],
+                  self._log('glance'))
         self._gunicorn('glance', 'glance.wsgi.api:application',
                        ['glance-api'], env={'OS_GLANCE_CONFIG_DIR': etc})
         procs.wait_http(self.lay.url('glance', '/healthcheck'),
