@@ -33,6 +33,7 @@ from nutanix_openstack.cinder import snapshotops
 from nutanix_openstack.cinder import volumeops
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import client as prism_client
+from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
 
 LOG = logging.getLogger(__name__)
@@ -105,8 +106,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             container = self.client.clusters.find_storage_container(
                 conf.nutanix_storage_container,
                 cluster_ext_id=cluster_ext_id)
-        container_ext_id = (container.get('containerExtId') or
-                            container.get('extId'))
+        container_ext_id = prism_clusters.storage_container_ext_id(container)
         self._container_name = container.get('name') or container_ext_id
         self.volume_ops = volumeops.VolumeOps(self.client, cluster_ext_id,
                                               container_ext_id)

@@ -19,34 +19,21 @@ from oslo_utils import units
 from nutanix_openstack.cinder import volumeops
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import locations
+from nutanix_openstack.prism import streams as prism_streams
 from nutanix_openstack.prism import vms as prism_vms
 
 LOG = logging.getLogger(__name__)
 
 backend_errors = volumeops.backend_errors
 
-SCHEME = 'nutanix://'
-
 # Disk formats the cluster turns into a bootable raw disk itself (the
 # image service converts qcow2/vmdk/vhdx on import; raw is kept as is).
 CLONEABLE_FORMATS = ('raw', 'qcow2', 'vmdk', 'vhdx')
 
 
-def parse_location(url):
-    """``(cluster extId, image extId)`` of a ``nutanix://`` URL, or None."""
-    if not isinstance(url, str) or not url.startswith(SCHEME):
-        return None
-    pieces = url[len(SCHEME):].split('/')
-    if len(pieces) != 2 or not all(pieces):
-        return None
-    try:
-        return (str(uuid.UUID(pieces[0])), str(uuid.UUID(pieces[1])))
-    except ValueError:
-        return None
-
-
-def make_location(cluster_ext_id, image_ext_id):
-    return '%s%s/%s' % (SCHEME, cluster_ext_id, image_ext_id)
+parse_location = locations.parse_location
+make_location = locations.make_location
 
 
 def location_urls(image_location, image_meta):
@@ -77,33 +64,6 @@ def _conversion_dir():
     path = cfg.CONF.image_conversion_dir or tempfile.gettempdir()
     os.makedirs(path, exist_ok=True)
     return path
-
-
-class _ChunkReader(object):
-    """File-like ``read()`` over an iterator of bytes (for glanceclient)."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._buf = b''
-
-    def read(self, size=-1):
-        while size < 0 or len(self._buf) < size:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            data, self._buf = self._buf, b''
-        else:
-            data, self._buf = self._buf[:size], self._buf[size:]
-        return data
-
-    def __iter__(self):
-        while True:
-            data = self.read(units.Mi)
-            if not data:
-                return
-            yield data
 
 
 class ImageOps(object):
@@ -376,7 +336,7 @@ class ImageOps(object):
             with backend_errors('reading image %(img)s', img=image_ext_id):
                 chunks = self.client.images.download(image_ext_id)
                 image_service.update(context, glance_id, {},
-                                     _ChunkReader(chunks))
+                                     prism_streams.ChunkReader(chunks))
             return
         conv_dir = _conversion_dir()
         with tempfile.NamedTemporaryFile(dir=conv_dir,

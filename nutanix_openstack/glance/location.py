@@ -12,11 +12,13 @@ from glance_store import exceptions
 from glance_store import location
 
 from nutanix_openstack.i18n import _
+from nutanix_openstack.prism import locations
 
 LOG = logging.getLogger(__name__)
 
-SCHEME = 'nutanix'
-PREFIX = SCHEME + '://'
+SCHEME = locations.SCHEME
+PREFIX = locations.PREFIX
+make_uri = locations.make_location
 
 
 def _is_ext_id(value):
@@ -25,10 +27,6 @@ def _is_ext_id(value):
         return str(uuid.UUID(value)) == value.lower()
     except (TypeError, ValueError, AttributeError):
         return False
-
-
-def make_uri(cluster_ext_id, image_ext_id):
-    return '%s%s/%s' % (PREFIX, cluster_ext_id, image_ext_id)
 
 
 class StoreLocation(location.StoreLocation):

@@ -28,7 +28,9 @@ from nutanix_openstack.glance import location as nutanix_location
 from nutanix_openstack.glance import options
 from nutanix_openstack.glance import streams
 from nutanix_openstack.i18n import _
+from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import locations as prism_locations
 
 LOG = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ StoreLocation = nutanix_location.StoreLocation
 list_opts = options.list_opts
 
 STORE_NAME = 'nutanix'
-IMAGE_NAME_PREFIX = 'glance-'
+IMAGE_NAME_PREFIX = prism_locations.GLANCE_IMAGE_PREFIX
 
 
 @contextlib.contextmanager
@@ -242,8 +244,8 @@ class Store(driver.Store):
         """Raise StorageFull before sending bytes to a full container."""
         if not image_size or not self._container:
             return
-        container_ext_id = (self._container.get('containerExtId') or
-                            self._container.get('extId'))
+        container_ext_id = prism_clusters.storage_container_ext_id(
+            self._container)
         with translate_errors(_('Storage container capacity')):
             free = self.client.clusters.container_capacity(
                 container_ext_id).get('free_bytes')
@@ -317,7 +319,8 @@ class Store(driver.Store):
                                'type': image_type})
         with translate_errors(what):
             created = self.client.images.create_for_upload(
-                IMAGE_NAME_PREFIX + str(image_id), image_type=image_type,
+                prism_locations.glance_image_name(image_id),
+                image_type=image_type,
                 description='Glance image %s (%s)' % (image_id, fmt),
                 cluster_ext_id=cluster)
         ext_id = created['extId']

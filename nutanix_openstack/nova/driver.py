@@ -32,6 +32,7 @@ from nutanix_openstack.nova import snapshotops
 from nutanix_openstack.nova import vmops
 from nutanix_openstack.nova import volumeops
 from nutanix_openstack.prism import client as prism_client
+from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
 
 CONF = nova_conf.CONF
@@ -405,7 +406,8 @@ class _Ops(object):
         self.cluster_ext_id = cluster_ext_id
         container = client.clusters.find_storage_container(
             conf.storage_container, cluster_ext_id=cluster_ext_id)
-        self.container_ext_id = container['extId']
+        self.container_ext_id = prism_clusters.storage_container_ext_id(
+            container)
         self.volume = volumeops.VolumeOps(client)
         self.images = imagecache.ImageCache(
             client, image_api, cluster_ext_id, conf.image_cache_prefix)

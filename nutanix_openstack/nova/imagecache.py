@@ -18,10 +18,10 @@ from nova import exception
 
 from nutanix_openstack.nova import utils
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import locations
 
 LOG = logging.getLogger(__name__)
 
-SCHEME = 'nutanix://'
 PARTIAL_SUFFIX = '.partial'
 
 # Glance disk formats booted as a disk (the cluster's image service converts
@@ -36,18 +36,10 @@ class UnsupportedImageFormat(Exception):
     pass
 
 
-def parse_location(url):
-    """``nutanix://<cluster extId>/<image extId>`` -> (cluster, image)."""
-    if not url or not url.startswith(SCHEME):
-        return None
-    parts = url[len(SCHEME):].strip('/').split('/')
-    if len(parts) != 2 or not all(parts):
-        return None
-    return parts[0], parts[1]
-
-
-def location_url(cluster_ext_id, image_ext_id):
-    return '%s%s/%s' % (SCHEME, cluster_ext_id, image_ext_id)
+# A location naming an image that is not on the cluster is skipped when the
+# image lookup fails, so the parts need not be checked to be UUIDs here.
+parse_location = locations.split_location
+location_url = locations.make_location
 
 
 def image_kind(disk_format):

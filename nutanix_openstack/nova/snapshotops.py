@@ -15,38 +15,9 @@ from nova import exception
 
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import streams as prism_streams
 
 LOG = logging.getLogger(__name__)
-
-
-class _IterReader(object):
-    """File-like reader over an iterator of byte chunks.
-
-    The Glance client streams the upload from ``read()`` without the image
-    ever being whole in memory.
-    """
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._buf = b''
-
-    def read(self, size=-1):
-        while size is None or size < 0 or len(self._buf) < size:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                break
-        if size is None or size < 0:
-            data, self._buf = self._buf, b''
-        else:
-            data, self._buf = self._buf[:size], self._buf[size:]
-        return data
-
-    def __iter__(self):
-        if self._buf:
-            yield self._buf
-            self._buf = b''
-        yield from self._chunks
 
 
 class SnapshotOps(object):
@@ -119,7 +90,8 @@ class SnapshotOps(object):
     def _stream(self, context, image_id, ext_id, metadata):
         chunks = self._client.images.download(ext_id)
         self._image_api.update(context, image_id, metadata,
-                               data=_IterReader(chunks), purge_props=False)
+                               data=prism_streams.ChunkReader(chunks),
+                               purge_props=False)
         LOG.info('Snapshot %(id)s streamed into Glance', {'id': image_id})
 
 

@@ -30,12 +30,10 @@ from nutanix_openstack.glance import formats
 from nutanix_openstack.i18n import _
 from nutanix_openstack.osc import glance_rest
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import locations as prism_locations
 
-#: Same names as the Glance store gives uploaded images
-#: (``nutanix_openstack.glance.store.IMAGE_NAME_PREFIX``; not imported to
-#: keep glance_store out of the client, a unit test checks they match).
-IMAGE_NAME_PREFIX = 'glance-'
-LOCATION_SCHEME = 'nutanix://'
+#: Same names as the Glance store gives uploaded images.
+IMAGE_NAME_PREFIX = prism_locations.GLANCE_IMAGE_PREFIX
 
 LOCATION_APIS = ('auto', 'add', 'patch')
 #: Statuses of a POST /locations refusal after which the JSON patch is
@@ -51,9 +49,8 @@ class ImportFailed(Exception):
     """The import failed and was rolled back; the message says why."""
 
 
-def location_uri(cluster_ext_id, image_ext_id):
-    """``nutanix://<cluster extId>/<image extId>``, as the store writes it."""
-    return '%s%s/%s' % (LOCATION_SCHEME, cluster_ext_id, image_ext_id)
+#: ``nutanix://<cluster extId>/<image extId>``, as the store writes it.
+location_uri = prism_locations.make_location
 
 
 def check_format(declared, sniffed):
@@ -127,7 +124,7 @@ class UrlImport(object):
         image = self.glance.create(fields)
         image_id = image['id']
         self.report(_('Glance image %s created (queued)') % image_id)
-        name = IMAGE_NAME_PREFIX + image_id
+        name = prism_locations.glance_image_name(image_id)
         try:
             backend = self._fetch(url, image_id, name, fields['disk_format'])
             uri = location_uri(cluster, backend['extId'])

@@ -16,6 +16,14 @@ def is_prism_central(cluster):
     return PRISM_CENTRAL in functions
 
 
+def storage_container_ext_id(container):
+    """The id disks and stats name a ``StorageContainer`` dict by.
+
+    v4 gives it as ``containerExtId``; ``extId`` where that is missing.
+    """
+    return container.get('containerExtId') or container.get('extId')
+
+
 def _last_value(series):
     """Latest value of a v4 stats time series (``[{timestamp, value}]``)."""
     if isinstance(series, (int, float)):

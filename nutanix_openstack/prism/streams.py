@@ -241,3 +241,36 @@ class FileSource(object):
         self._counter.sent = 0
         return self._counter.wrap(
             iter(lambda: self._file.read(self._chunk_size), b''))
+
+
+class ChunkReader(object):
+    """File-like ``read()`` over an iterator of byte chunks.
+
+    What the Glance client wants as upload data: the Cinder and Nova
+    drivers hand it an image download (:meth:`ImagesAPI.download`) this
+    way, so the image is never whole in memory.
+    """
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buf = b''
+
+    def read(self, size=-1):
+        while size is None or size < 0 or len(self._buf) < size:
+            try:
+                self._buf += next(self._chunks)
+            except StopIteration:
+                break
+        if size is None or size < 0:
+            data, self._buf = self._buf, b''
+        else:
+            data, self._buf = self._buf[:size], self._buf[size:]
+        return data
+
+    def __iter__(self):
+        # What read() has buffered, then the chunks as they come (no
+        # re-chunking copies).
+        if self._buf:
+            yield self._buf
+            self._buf = b''
+        yield from self._chunks

@@ -64,13 +64,3 @@ class LocationTest(base.DriverTestCase):
         self.assertEqual({'$objectType': 'common.v1.config.EntityReference',
                           'extId': 'derived', 'entityType': 'IMAGE'},
                          disk['diskDataSourceReference'])
-
-
-class ChunkReaderTest(base.DriverTestCase):
-
-    def test_read_sizes(self):
-        reader = imageops._ChunkReader(iter([b'abc', b'defg', b'h']))
-        self.assertEqual(b'ab', reader.read(2))
-        self.assertEqual(b'cdefg', reader.read(5))
-        self.assertEqual(b'h', reader.read(10))
-        self.assertEqual(b'', reader.read(10))

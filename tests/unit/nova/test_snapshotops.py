@@ -94,18 +94,3 @@ class SnapshotOpsTestCase(base.TestCase):
         vmops.find_vm.return_value = None
         self.assertRaises(exception.InstanceNotRunning,
                           snapshotops.vm_for_snapshot, vmops, self.instance)
-
-
-class IterReaderTestCase(base.TestCase):
-
-    def test_read_sizes(self):
-        r = snapshotops._IterReader(iter([b'abc', b'', b'defg', b'h']))
-        self.assertEqual(b'ab', r.read(2))
-        self.assertEqual(b'cdef', r.read(4))
-        self.assertEqual(b'gh', r.read())
-        self.assertEqual(b'', r.read(3))
-
-    def test_iterates(self):
-        r = snapshotops._IterReader(iter([b'abc', b'de']))
-        r.read(1)
-        self.assertEqual(b'bcde', b''.join(r))

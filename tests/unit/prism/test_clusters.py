@@ -1,5 +1,6 @@
 """Clusters, hosts, storage containers and their capacity."""
 
+from nutanix_openstack.prism import clusters
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
 from tests.unit.prism import base
@@ -54,6 +55,12 @@ class ClustersTest(base.PrismTestCase):
         self.assertEqual('sc-1', find('default')['extId'])
         self.assertEqual('sc-2', find('sc-2')['extId'])
         self.assertRaises(exc.NotFound, find, 'images', cluster_ext_id='c-1')
+
+    def test_storage_container_ext_id(self):
+        self.assertEqual('c-1', clusters.storage_container_ext_id(
+            {'extId': 'e-1', 'containerExtId': 'c-1'}))
+        self.assertEqual('e-1', clusters.storage_container_ext_id(
+            {'extId': 'e-1'}))
 
     def test_capacity_from_stats(self):
         self.m.get(self.url(paths.STORAGE_CONTAINERS + '/sc-1'),

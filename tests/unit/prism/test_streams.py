@@ -54,3 +54,26 @@ class CountingSourceTest(unittest.TestCase):
         self.assertEqual(b'abcd', b''.join(counter.wrap([b'ab', b'cd'])))
         self.assertEqual([50, 99], seen)
         self.assertEqual(4, counter.sent)
+
+
+class ChunkReaderTest(unittest.TestCase):
+    """Upload data for the Glance client (Cinder and Nova drivers)."""
+
+    def test_read_sizes(self):
+        reader = streams.ChunkReader(iter([b'abc', b'defg', b'h']))
+        self.assertEqual(b'ab', reader.read(2))
+        self.assertEqual(b'cdefg', reader.read(5))
+        self.assertEqual(b'h', reader.read(10))
+        self.assertEqual(b'', reader.read(10))
+
+    def test_read_sizes_with_empty_chunks_and_read_all(self):
+        r = streams.ChunkReader(iter([b'abc', b'', b'defg', b'h']))
+        self.assertEqual(b'ab', r.read(2))
+        self.assertEqual(b'cdef', r.read(4))
+        self.assertEqual(b'gh', r.read())
+        self.assertEqual(b'', r.read(3))
+
+    def test_iterates(self):
+        r = streams.ChunkReader(iter([b'abc', b'de']))
+        r.read(1)
+        self.assertEqual(b'bcde', b''.join(r))
