@@ -13,6 +13,27 @@ LOG = logging.getLogger(__name__)
 backend_errors = volumeops.backend_errors
 
 
+def _invalid(existing_ref, reason):
+    return exception.ManageExistingInvalidReference(
+        existing_ref=existing_ref, reason=reason)
+
+
+def _reference(existing_ref, required_reason):
+    """``(source-id, source-name)`` of a manage reference; one is needed."""
+    ext_id = existing_ref.get('source-id')
+    name = existing_ref.get('source-name')
+    if not ext_id and not name:
+        raise _invalid(existing_ref, required_reason)
+    return ext_id, name
+
+
+def _get_or_none(get, ext_id):
+    try:
+        return get(ext_id)
+    except prism_exc.NotFound:
+        return None
+
+
 class ManageOps(object):
 
     def __init__(self, client, volume_ops, snapshot_ops):
@@ -27,38 +48,27 @@ class ManageOps(object):
 
         ManageExistingInvalidReference otherwise.
         """
-        ext_id = existing_ref.get('source-id')
-        name = existing_ref.get('source-name')
-        if not ext_id and not name:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason=_('source-id (volume group extId) or source-name '
-                         '(volume group name) is required'))
+        ext_id, name = _reference(
+            existing_ref, _('source-id (volume group extId) or source-name '
+                            '(volume group name) is required'))
         with backend_errors('looking up volume group %(ref)s',
                             ref=ext_id or name):
             if ext_id:
-                try:
-                    vg = self.client.volume_groups.get(ext_id)
-                except prism_exc.NotFound:
-                    vg = None
+                vg = _get_or_none(self.client.volume_groups.get, ext_id)
             else:
                 found = self.volume_ops.find_by_name(name)
                 if len(found) > 1:
-                    raise exception.ManageExistingInvalidReference(
-                        existing_ref=existing_ref,
-                        reason=_('%d volume groups are named %s; use '
-                                 'source-id') % (len(found), name))
+                    raise _invalid(existing_ref,
+                                   _('%d volume groups are named %s; use '
+                                     'source-id') % (len(found), name))
                 vg = found[0] if found else None
             if vg is None:
-                raise exception.ManageExistingInvalidReference(
-                    existing_ref=existing_ref,
-                    reason=_('no such volume group'))
+                raise _invalid(existing_ref, _('no such volume group'))
             disks = self.client.volume_groups.list_disks(vg['extId'])
         if len(disks) != 1:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason=_('volume group has %d disks; a Cinder volume has '
-                         'exactly one') % len(disks))
+            raise _invalid(existing_ref,
+                           _('volume group has %d disks; a Cinder volume has '
+                             'exactly one') % len(disks))
         return vg, disks[0]
 
     def manage_existing_get_size(self, volume, existing_ref):
@@ -130,36 +140,28 @@ class ManageOps(object):
     # -- snapshots ------------------------------------------------------------
 
     def _existing_recovery_point(self, snapshot, existing_ref):
-        ext_id = existing_ref.get('source-id')
-        name = existing_ref.get('source-name')
-        if not ext_id and not name:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason=_('source-id (recovery point extId) or source-name '
-                         'is required'))
+        ext_id, name = _reference(
+            existing_ref, _('source-id (recovery point extId) or '
+                            'source-name is required'))
         with backend_errors('looking up recovery point %(ref)s',
                             ref=ext_id or name):
             if ext_id:
-                try:
-                    rp = self.client.recovery_points.get(ext_id)
-                except prism_exc.NotFound:
-                    rp = None
+                rp = _get_or_none(self.client.recovery_points.get, ext_id)
             else:
                 found = self.snapshot_ops.find_by_name(name)
                 rp = found[0] if len(found) == 1 else None
             vg = self.volume_ops.find_volume_group(snapshot.volume)
         if rp is None:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason=_('no such recovery point (or the name is ambiguous)'))
+            raise _invalid(existing_ref,
+                           _('no such recovery point (or the name is '
+                             'ambiguous)'))
         vg_ext_id = vg['extId'] if vg else None
         vgrps = [v for v in rp.get('volumeGroupRecoveryPoints') or ()
                  if v.get('volumeGroupExtId') == vg_ext_id]
         if not vgrps:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason=_('recovery point does not cover the volume group of '
-                         'volume %s') % snapshot.volume_id)
+            raise _invalid(existing_ref,
+                           _('recovery point does not cover the volume group '
+                             'of volume %s') % snapshot.volume_id)
         return rp
 
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):

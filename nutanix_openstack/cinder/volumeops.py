@@ -15,6 +15,7 @@ from oslo_utils import units
 
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import images as prism_images
 from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
@@ -48,8 +49,8 @@ def size_gb_ceil(num_bytes):
     return int((int(num_bytes) + GiB - 1) // GiB)
 
 
-def odata_quote(value):
-    return "'%s'" % str(value).replace("'", "''")
+# The client's ``$filter`` string literal (used by snapshotops too).
+odata_quote = prism_images.odata_quote
 
 
 class VolumeOps(object):
