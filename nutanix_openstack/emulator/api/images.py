@@ -105,8 +105,13 @@ def _validate_common(body):
     return name, image_type
 
 
-def _find_vm_disk(vm_ext_id, disk_ext_id):
-    state = backend.get().state
+def _find_vm_disk(be, vm_ext_id, disk_ext_id):
+    """The VM holding disk ``disk_ext_id`` (in VM ``vm_ext_id`` if given).
+
+    Takes the backend rather than looking it up, because a task thread
+    checks again outside the request context.
+    """
+    state = be.state
     vms = ([state.get('vm', vm_ext_id)] if vm_ext_id
            else state.list('vm'))
     if vm_ext_id and vms[0] is None:
@@ -184,11 +189,11 @@ def create_image():
         if not disk_ext_id:
             raise errors.BadRequest("VmDiskSource needs the disk extId.",
                                     code='VMM-40005')
-        _find_vm_disk(source.get('vmExtId'), disk_ext_id)
+        _find_vm_disk(be, source.get('vmExtId'), disk_ext_id)
 
         def work(ctx):
             # Checked again: the VM may have gone while the task queued.
-            _find_vm_disk_in(be, source.get('vmExtId'), disk_ext_id)
+            _find_vm_disk(be, source.get('vmExtId'), disk_ext_id)
             if not be.disks.exists(disk_ext_id):
                 raise errors.NotFound("VM disk %s has no data."
                                       % disk_ext_id, code='VMM-40404')
@@ -209,18 +214,6 @@ def create_image():
                               description='Create image %s' % name)
     return responses.task_accepted(task_id,
                                    'vmm.v4.content.CreateImageApiResponse')
-
-
-def _find_vm_disk_in(be, vm_ext_id, disk_ext_id):
-    # Same check as _find_vm_disk, outside a request context (task thread).
-    vms = [be.state.get('vm', vm_ext_id)] if vm_ext_id else \
-        be.state.list('vm')
-    for vm in vms:
-        if vm and any(d.get('extId') == disk_ext_id
-                      for d in vm.get('disks') or []):
-            return vm
-    raise errors.NotFound("VM disk %s does not exist." % disk_ext_id,
-                          code='VMM-40404')
 
 
 @blueprint.route(IMAGES, methods=['GET'])
