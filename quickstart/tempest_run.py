@@ -261,10 +261,13 @@ class TempestRun(object):
         return sections
 
     def init_workspace(self):
-        # "tempest init" refuses a directory that exists and is not empty.
+        # "tempest init" refuses a directory that exists and is not empty,
+        # and a name already in its registry of workspaces: keep that
+        # registry in the stack's work directory, not ~/.tempest.
         if not os.path.exists(os.path.join(self.workspace, '.stestr.conf')):
-            procs.run([self._bin('tempest'), 'init', self.workspace],
-                      self.log_path)
+            procs.run([self._bin('tempest'), 'init', '--workspace-path',
+                       self.stack.lay.path('tempest-workspaces.yaml'),
+                       self.workspace], self.log_path)
 
     def write_conf(self, http_image=None):
         self.init_workspace()
