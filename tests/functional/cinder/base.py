@@ -29,7 +29,30 @@ def new_id():
     return str(uuid.uuid4())
 
 
-class DriverFunctionalTestCase(base.BaseTestCase):
+class BackendViews(object):
+    """The emulator's view of a volume: its disk's bytes, leftovers.
+
+    Needs ``self.admin`` (the emulator's AdminClient) and
+    ``self.disk_of(volume)`` (the volume's one disk dict).
+    """
+
+    def write(self, volume, offset, data):
+        self.admin.write_disk(self.disk_of(volume)['extId'], offset, data)
+
+    def read(self, volume, offset, length):
+        return self.admin.read_disk(self.disk_of(volume)['extId'], offset,
+                                    length)
+
+    def objects(self, kind):
+        """ExtIds of every backend object of ``kind``.
+
+        Kinds: ``volume_group``, ``recovery_point``, ``image``, ``vm``,
+        ``iscsi_client``.
+        """
+        return set(self.admin.inventory()['objects'].get(kind) or [])
+
+
+class DriverFunctionalTestCase(BackendViews, base.BaseTestCase):
     """A real driver, a real client, the emulator on 127.0.0.1.
 
     Importing Cinder's test objects monkey-patches the process with
@@ -118,21 +141,6 @@ class DriverFunctionalTestCase(base.BaseTestCase):
         disks = self.client.volume_groups.list_disks(volume.provider_id)
         self.assertEqual(1, len(disks))
         return disks[0]
-
-    def write(self, volume, offset, data):
-        self.admin.write_disk(self.disk_of(volume)['extId'], offset, data)
-
-    def read(self, volume, offset, length):
-        return self.admin.read_disk(self.disk_of(volume)['extId'], offset,
-                                    length)
-
-    def objects(self, kind):
-        """ExtIds of every backend object of ``kind``.
-
-        Kinds: ``volume_group``, ``recovery_point``, ``image``, ``vm``,
-        ``iscsi_client``.
-        """
-        return set(self.admin.inventory()['objects'].get(kind) or [])
 
 
 def random_bytes(n):

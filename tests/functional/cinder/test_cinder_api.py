@@ -63,7 +63,8 @@ class ImageService(fake_image._FakeImageService):
         return True
 
 
-class CinderApiTest(_KeepTestMethod, functional_helpers._FunctionalTestBase):
+class CinderApiTest(_KeepTestMethod, base.BackendViews,
+                    functional_helpers._FunctionalTestBase):
     _osapi_version = '3.40'
     RESOURCE_FILTER_PATH = CINDER_ETC + '/resource_filters.json'
 
@@ -152,16 +153,6 @@ class CinderApiTest(_KeepTestMethod, functional_helpers._FunctionalTestBase):
         [disk] = self.client.volume_groups.list_disks(
             self.vg_of(volume)['extId'])
         return disk
-
-    def write(self, volume, offset, data):
-        self.admin.write_disk(self.disk_of(volume)['extId'], offset, data)
-
-    def read(self, volume, offset, length):
-        return self.admin.read_disk(self.disk_of(volume)['extId'], offset,
-                                    length)
-
-    def objects(self, kind):
-        return set(self.admin.inventory()['objects'].get(kind) or [])
 
     # -- the scenario --------------------------------------------------------
 
