@@ -143,6 +143,16 @@ class StateStore(object):
         return Record(kind, ext_id, json.loads(row[0]), row[1], row[2],
                       row[3], row[4])
 
+    def require_record(self, kind, ext_id, not_found):
+        """The record of an entity; raises ``not_found(ext_id)`` if none.
+
+        ``not_found`` builds the resource's own 404 (code, error group).
+        """
+        record = self.get_record(kind, ext_id)
+        if record is None:
+            raise not_found(ext_id)
+        return record
+
     def get(self, kind, ext_id):
         """The body dict of an entity, or None."""
         record = self.get_record(kind, ext_id)

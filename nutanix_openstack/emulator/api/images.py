@@ -53,10 +53,7 @@ def _not_found(ext_id):
 
 
 def _get_record(ext_id):
-    record = backend.get().state.get_record(KIND, ext_id)
-    if record is None:
-        raise _not_found(ext_id)
-    return record
+    return backend.get().state.require_record(KIND, ext_id, _not_found)
 
 
 def _new_image(ext_id, name, image_type, description=None, source=None,

@@ -29,10 +29,8 @@ def _be():
 
 
 def _record(ext_id):
-    record = _be().state.get_record(sources.KIND_RP, ext_id)
-    if record is None:
-        raise recovery.rp_not_found(ext_id)
-    return record
+    return _be().state.require_record(sources.KIND_RP, ext_id,
+                                      recovery.rp_not_found)
 
 
 def _submit(operation, fn, object_type, entities):

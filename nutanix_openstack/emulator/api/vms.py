@@ -39,10 +39,8 @@ def _be():
 
 
 def _record(ext_id):
-    record = _be().state.get_record(sources.KIND_VM, ext_id)
-    if record is None:
-        raise sources.vm_not_found(ext_id)
-    return record
+    return _be().state.require_record(sources.KIND_VM, ext_id,
+                                      sources.vm_not_found)
 
 
 def _invalid_state(exc):

@@ -37,10 +37,8 @@ def _be():
 
 
 def _record(ext_id):
-    record = _be().state.get_record(sources.KIND_VG, ext_id)
-    if record is None:
-        raise sources.vg_not_found(ext_id)
-    return record
+    return _be().state.require_record(sources.KIND_VG, ext_id,
+                                      sources.vg_not_found)
 
 
 def _find_disk(vg, disk_ext_id):
@@ -405,10 +403,8 @@ def list_iscsi_attachments(vg_ext_id):
 # ------------------------------------------------------ iSCSI clients
 
 def _client_record(ext_id):
-    record = _be().state.get_record(sources.KIND_ISCSI_CLIENT, ext_id)
-    if record is None:
-        raise volumes_iscsi.client_not_found(ext_id)
-    return record
+    return _be().state.require_record(sources.KIND_ISCSI_CLIENT, ext_id,
+                                      volumes_iscsi.client_not_found)
 
 
 @blueprint.route(CLIENTS, methods=['GET'])

@@ -33,6 +33,17 @@ def test_put_get_list_delete(store):
     assert store.delete('image', 'a') is False
 
 
+def test_require_record_raises_the_resources_own_not_found(store):
+    store.put('image', 'a', {'extId': 'a'})
+    assert store.require_record('image', 'a', KeyError).body == {'extId': 'a'}
+
+    class Gone(Exception):
+        pass
+    with pytest.raises(Gone) as info:
+        store.require_record('image', 'zzz', Gone)
+    assert info.value.args == ('zzz',)
+
+
 def test_transaction_rolls_back(store):
     store.put('image', 'a', {'v': 1})
     with pytest.raises(RuntimeError):
