@@ -60,10 +60,10 @@ class ConnectionOps(object):
                           self.configuration.nutanix_iscsi_port)
 
     def target_iqn(self, vg):
-        """``<prefix>:<targetName>``.
+        """The IQN of the volume group's target: ``<prefix>:<targetName>``.
 
-        the IQN of the volume group's target (``targetName`` defaults to
-        ``<targetPrefix or name>-<extId>``).
+        ``targetName`` defaults to ``<targetPrefix or name>-<extId>``; a
+        target name that is already an IQN is used as it is.
         """
         target_name = vg.get('targetName') or vg['name']
         if target_name.startswith('iqn.'):

@@ -229,7 +229,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     def extend_volume(self, volume, new_size):
         """``PUT volume-groups/{extId}/disks/{diskExtId}`` with the new size.
 
-        works while the volume is attached.
+        Works while the volume is attached.
         """
         with backend_errors('extending volume %(id)s', id=volume.id):
             vg = self.volume_ops.get_volume_group(volume)
@@ -333,7 +333,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     def create_group(self, context, group):
         """Nothing on the backend.
 
-        a group is the set of its volumes' volume groups, snapshotted together
+        A group is the set of its volumes' volume groups, snapshotted together
         by create_group_snapshot.
         """
         return {'status': 'available'}
@@ -357,7 +357,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                      remove_volumes=None):
         """Membership lives in Cinder only.
 
-        nothing to change on the cluster.
+        Nothing to change on the cluster.
         """
         return None, None, None
 

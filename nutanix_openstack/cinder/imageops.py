@@ -92,7 +92,7 @@ class ImageOps(object):
     def _disk_image_source(self, image_ext_id, volume, image_id):
         """Data source of a bootable raw disk for ``image_ext_id``.
 
-        checks that it fits in the volume.
+        Also checks that the image fits in the volume.
         """
         with backend_errors('preparing image %(img)s for cloning',
                             img=image_ext_id):

@@ -103,9 +103,10 @@ class ManageOps(object):
 
     def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
                                sort_keys, sort_dirs):
-        """Every single-disk volume group of our cluster.
+        """Every volume group of our cluster, and whether it is safe.
 
-        those Cinder already has, or with other than one disk, are not safe.
+        Those Cinder already has, or with other than one disk, are not safe
+        to manage.
         """
         known = {v.provider_id: v.id for v in cinder_volumes
                  if v.provider_id}

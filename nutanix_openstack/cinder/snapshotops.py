@@ -89,7 +89,8 @@ class SnapshotOps(object):
     def create_recovery_point(self, name, vg_ext_ids):
         """One crash-consistent recovery point over ``vg_ext_ids``.
 
-        removed again if the create fails half-way.
+        Every recovery point of that name is removed again if the create
+        fails half-way.
         """
         try:
             with backend_errors('creating recovery point %(name)s',

@@ -52,7 +52,7 @@ def _is_vm_url(url):
 def _boundary(f):
     """Turn client errors into the Nova exceptions the compute manager handles.
 
-    a missing VM becomes InstanceNotFound for the instance the method was
+    A missing VM becomes InstanceNotFound for the instance the method was
     called for.
     """
     sig = inspect.signature(f)

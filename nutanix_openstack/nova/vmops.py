@@ -387,10 +387,10 @@ class VMOps(object):
     # -- console ------------------------------------------------------
 
     def get_vnc_console(self, instance):
-        """vms.console_token.
+        """Host, port and token of the cluster's VNC websocket proxy.
 
-        host, port and token of the cluster's VNC websocket proxy
-        (``/vnc/vm/<extId>/proxy``).
+        The proxy is ``/vnc/vm/<extId>/proxy``; the token comes from
+        vms.console_token.
         """
         vm = self.get_vm(instance)
         if vm.get('powerState') != 'ON':

@@ -78,10 +78,10 @@ class VolumeOps(object):
                  {'vg': vg, 'vm': vm_ext_id}, instance=instance)
 
     def detach(self, connection_info, vm_ext_id, instance):
-        """volume_groups.detach_vm.
+        """Detach the volume group from the VM (volume_groups.detach_vm).
 
-        a volume group or a VM that is already gone, or no longer attached, is
-        not an error.
+        A volume group or a VM that is already gone, or no longer attached,
+        is not an error.
         """
         vg = volume_group_of(connection_info)
         self.detach_group(vg, vm_ext_id)
