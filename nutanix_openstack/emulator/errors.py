@@ -69,12 +69,6 @@ class NotFound(ApiError):
     error_group = 'ENTITY_NOT_FOUND'
 
 
-class MethodNotAllowed(ApiError):
-    status = 405
-    code = 'METHOD_NOT_ALLOWED'
-    error_group = 'INVALID_INPUT'
-
-
 class Conflict(ApiError):
     status = 409
     code = 'CONFLICT'
