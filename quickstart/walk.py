@@ -165,9 +165,12 @@ class Walk(object):
                            image_file, 'qs-image')
             s['image'] = img['id']
             img = self.wait_status('image', img['id'], 'active')
+            # OSC prints direct_url among the "properties".
+            props = img.get('properties') or {}
             self.say('   image %s active, %s bytes, stored on the cluster: '
                      '%s' % (img['id'], img.get('size'),
-                             img.get('direct_url') or img.get('locations')))
+                             img.get('direct_url') or props.get('direct_url')
+                             or props.get('locations')))
         self.step('1a. Upload an image (bytes stream to the cluster)', upload)
 
         def url_import():
