@@ -144,11 +144,12 @@ class TempestRun(object):
 
     # -- configuration -------------------------------------------------------
     def serve_image(self):
-        """Serve a qcow2 over HTTP on loopback, as ``[image] http_image``.
+        """Serve a qcow2 over HTTP on loopback for Tempest's URL imports.
 
-        Tempest's web-download import test fetches that URL through
-        glance-api (the quick start lets Glance fetch from 127.0.0.1); the
-        default, on download.cirros-cloud.net, needs the internet.
+        ``[image] http_image`` and ``http_qcow2_image``: Tempest's
+        web-download import tests fetch that URL through glance-api (the
+        quick start lets Glance fetch from 127.0.0.1); the default, on
+        download.cirros-cloud.net, needs the internet.
         """
         name = 'http-image.qcow2'
         path = os.path.join(self.workspace, name)
@@ -213,6 +214,7 @@ class TempestRun(object):
             'image': {
                 'region': configs.REGION,
                 'http_image': http_image or '',
+                'http_qcow2_image': http_image or '',
                 'build_timeout': build_timeout,
                 'container_formats': 'bare,ami,ari,aki,ovf,ova',
                 'disk_formats': 'raw,qcow2,iso,vmdk,vhdx,ami,ari,aki',
