@@ -7,6 +7,7 @@ real cluster: only the ``nutanix`` connection settings change).
 """
 
 import os
+import sys
 
 ADMIN_PASSWORD = 'quickstart-admin'
 DB_PASSWORD = 'quickstart-db'
@@ -207,6 +208,10 @@ def cinder_conf(lay):
             'glance_catalog_info': 'image:glance:publicURL',
             'allowed_direct_url_schemes': 'nutanix',
             'use_multipath_for_image_xfer': 'False',
+            # Wheels install it under sys.prefix, not /etc/cinder; without
+            # it cinder-api ignores every list filter (name, status...).
+            'resource_query_filters_file': os.path.join(
+                sys.prefix, 'etc', 'cinder', 'resource_filters.json'),
         },
         'database': {'connection': db(lay, 'cinder')},
         'keystone_authtoken': lay.authtoken(),

@@ -348,8 +348,9 @@ class Results(object):
                 if not test_id:
                     return
                 if file_name in ('reason', 'traceback') and file_bytes:
+                    # (subunit hands over memoryviews)
                     res.details[test_id] = res.details.get(test_id, '') + \
-                        file_bytes.decode('utf-8', 'replace')
+                        bytes(file_bytes).decode('utf-8', 'replace')
                 if test_status in ('success', 'skip', 'fail', 'xfail',
                                    'uxsuccess'):
                     res.status[test_id] = test_status
