@@ -379,6 +379,17 @@ class Stack(object):
                 raise procs.ServiceFailed('cinder-volume did not come up:\n%s'
                                           % self.group.tail('cinder-volume'))
             time.sleep(1)
+        # "up" is not enough: the scheduler places volumes only once the
+        # volume service has sent it its pool stats (at start or on its
+        # next periodic report).
+        deadline = time.time() + 180
+        while not list(conn.block_storage.backend_pools()):
+            self.group.check_alive()
+            if time.time() > deadline:
+                raise procs.ServiceFailed(
+                    'cinder-scheduler got no pool from cinder-volume:\n%s'
+                    % self.group.tail('cinder-volume'))
+            time.sleep(1)
         vtype = conn.block_storage.create_type(
             name='nutanix', extra_specs={'volume_backend_name': 'nutanix'})
         self.volume_type = vtype.id
