@@ -8,13 +8,16 @@
 # register overlapping oslo.config options), so every host project's tests
 # run in a pytest process of their own.
 #
-# Usage: tools/run-tests.sh [stage ...]   stages: pep8 genconfig unit functional
-# e2e (not in the default list: a whole OpenStack on loopback and Tempest,
-# see doc/source/quickstart.rst)
+# and the end-to-end tier: the quick start's whole one-machine OpenStack on
+# loopback with our drivers, the operator's walk and Tempest (about 12
+# minutes; see doc/source/quickstart.rst).
+#
+# Usage: tools/run-tests.sh [stage ...]
+#   stages: pep8 genconfig unit functional e2e (default: all of them)
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
-STAGES=${*:-pep8 genconfig unit functional}
+STAGES=${*:-pep8 genconfig unit functional e2e}
 . tools/lib/venv.sh
 
 rc=0
