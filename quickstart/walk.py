@@ -142,10 +142,17 @@ class Walk(object):
             def __init__(self, *a, **kw):
                 super().__init__(*a, directory=directory, **kw)
 
+            def do_GET(self):
+                server.gets += 1
+                server.clients.append(self.headers.get('User-Agent', '?'))
+                return super().do_GET()
+
             def log_message(self, *args):
                 pass
 
         server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        server.gets = 0
+        server.clients = []
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         url = 'http://127.0.0.1:%d/%s' % (server.server_address[1],
@@ -197,7 +204,38 @@ class Walk(object):
                               imported)
             finally:
                 server.shutdown()
-        self.step('1b. Import an image from a URL', url_import)
+        self.step('1b. Import an image from a URL (Glance web-download: '
+                  'Glance fetches and stages it)', url_import)
+
+        def cluster_import():
+            server, url = self.serve_file(image_file)
+            n = self.stack.nutanix
+            saved = self.env.get('NUTANIX_PASSWORD')
+            self.env['NUTANIX_PASSWORD'] = n['password']
+            try:
+                args = ['nutanix', 'image', 'import', '--url', url,
+                        '--disk-format', 'qcow2', '--container-format',
+                        'bare', '--nutanix-endpoint', n['endpoint'],
+                        '--nutanix-username', n['username'],
+                        '--nutanix-container', n['storage_container'],
+                        '--wait']
+                if not n.get('verify_ssl', True):
+                    args.append('--nutanix-insecure')
+                img = self.osc(*(args + ['qs-cluster-imported']))
+                s['cluster_imported'] = img['id']
+                img = self.wait_status('image', img['id'], 'active')
+                self.say('   image %s active, %s bytes; the URL was fetched '
+                         '%d time(s), by the cluster: %s'
+                         % (img['id'], img.get('size'), server.gets,
+                            ', '.join(server.clients)))
+            finally:
+                server.shutdown()
+                if saved is None:
+                    self.env.pop('NUTANIX_PASSWORD', None)
+                else:
+                    self.env['NUTANIX_PASSWORD'] = saved
+        self.step('1c. Import an image from a URL done by the cluster '
+                  '(openstack nutanix image import)', cluster_import)
 
         def listing():
             out = self.osc('image', 'list', '--long')
@@ -212,7 +250,7 @@ class Walk(object):
             glance_dir = self.stack.lay.path('glance')
             local = sum(len(f) for _r, _d, f in os.walk(glance_dir))
             self.say('   files under Glance\'s own directories: %d' % local)
-        self.step('1c. List images: the bytes live on the backend', listing)
+        self.step('1d. List images: the bytes live on the backend', listing)
 
         def volume_from_image():
             vol = self.osc('volume', 'create', '--size', '1', '--image',
@@ -358,6 +396,6 @@ class Walk(object):
         if 'group_type' in s:
             quiet('--os-volume-api-version', '3.11', 'volume', 'group',
                   'type', 'delete', s['group_type'])
-        for key in ('snapshot', 'imported', 'image'):
+        for key in ('snapshot', 'cluster_imported', 'imported', 'image'):
             if key in s:
                 quiet('image', 'delete', s[key])
