@@ -24,4 +24,4 @@ def test_operator_walk(stack):
         raise
     steps = [title for title, _took in timings]
     assert steps[-1] == '6. Clean up'
-    assert len(steps) == 10
+    assert len(steps) == 11
