@@ -11,6 +11,7 @@ import copy
 import uuid
 
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 
 NS = 'vmm.v4.ahv.config.'
 VM_TYPE = NS + 'Vm'
@@ -50,7 +51,8 @@ def _type_suffix(obj):
     return (obj.get('$objectType') or '').rsplit('.', 1)[-1]
 
 
-def _require_int(body, key, minimum=1, required=False, default=None):
+def _require_int(body, key, minimum=1, required=False, default=None,
+                 maximum=input_limits.MAX_INT64):
     value = body.get(key, default)
     if value is None:
         if required:
@@ -60,6 +62,8 @@ def _require_int(body, key, minimum=1, required=False, default=None):
         raise BadRequest("'%s' must be an integer" % key, key)
     if value < minimum:
         raise BadRequest("'%s' must be at least %d" % (key, minimum), key)
+    if value > maximum:
+        raise BadRequest("'%s' must be at most %d" % (key, maximum), key)
     return value
 
 
@@ -181,7 +185,8 @@ def parse_disk(disk, default_container=None):
                          'backingInfo')
     source = parse_data_source(backing.get('dataSource'))
     size = _require_int(backing, 'diskSizeBytes', minimum=1,
-                        required=source is None)
+                        required=source is None,
+                        maximum=input_limits.MAX_DISK_SIZE_BYTES)
     container = (ref_ext_id(backing, 'storageContainer')
                  or default_container)
     plan.update(backing='vm_disk', sizeBytes=size, containerExtId=container,
@@ -301,6 +306,7 @@ def validate_vm_fields(body, creating):
     if name is not None and (not isinstance(name, str) or len(name) > 80):
         raise BadRequest("'name' must be a string of at most 80 "
                          "characters", 'name')
+    input_limits.check_name(name, max_length=80, required=False)
     for key in ('numSockets', 'numCoresPerSocket', 'numThreadsPerCore'):
         _require_int(body, key, minimum=1)
     _require_int(body, 'memorySizeBytes', minimum=1024 * 1024)

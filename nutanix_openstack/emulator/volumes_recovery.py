@@ -20,6 +20,7 @@ import datetime
 from nutanix_openstack.emulator import compute_nics
 from nutanix_openstack.emulator import compute_shapes
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 from nutanix_openstack.emulator import tasks as tasks_mod
 from nutanix_openstack.emulator import volumes_shapes
 from nutanix_openstack.emulator import volumes_sources as sources
@@ -74,6 +75,7 @@ def parse_create(state, body):
     name = body.get('name')
     if name is not None and not isinstance(name, str):
         raise compute_shapes.BadRequest("'name' must be a string", 'name')
+    input_limits.check_name(name, max_length=256, required=False)
     vms, vgs = [], []
     for key, field, kind, out in (
             ('vmRecoveryPoints', 'vmExtId', sources.KIND_VM, vms),

@@ -20,6 +20,7 @@ from nutanix_openstack.emulator import compute_nics
 from nutanix_openstack.emulator import compute_power as power
 from nutanix_openstack.emulator import compute_shapes as shapes
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 from nutanix_openstack.emulator import responses
 from nutanix_openstack.emulator import tasks as tasks_mod
 from nutanix_openstack.emulator import volumes_attach
@@ -364,9 +365,7 @@ def update_disk(vm_ext_id, ext_id):
     new_size = backing.get('diskSizeBytes')
     current = disk['backingInfo']['diskSizeBytes']
     if new_size is not None:
-        if isinstance(new_size, bool) or not isinstance(new_size, int):
-            raise shapes.BadRequest("diskSizeBytes must be an integer",
-                                    'backingInfo.diskSizeBytes')
+        input_limits.check_disk_size(new_size, 'backingInfo.diskSizeBytes')
         if new_size < current:
             raise errors.BadRequest(
                 "A disk cannot shrink (%d -> %d bytes)." % (current,
