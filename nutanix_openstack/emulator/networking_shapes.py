@@ -16,6 +16,7 @@ import ipaddress
 import uuid
 
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 
 NS = 'networking.v4.config.'
 SUBNET_TYPE = NS + 'Subnet'
@@ -23,7 +24,9 @@ KIND_SUBNET = 'subnet'
 KIND_VIRTUAL_SWITCH = 'virtual_switch'
 REL_SUBNET = 'networking:config:subnet'
 MAX_VLAN_ID = 4094
-MAX_NAME_LENGTH = 80
+# Subnet.name and .description limits of ntnx-networking-py-client.
+MAX_NAME_LENGTH = 128
+MAX_DESCRIPTION_LENGTH = 1000
 # Fields a PUT may change; the rest is fixed at creation.
 UPDATABLE = ('name', 'description', 'ipConfig', 'dhcpOptions')
 IMMUTABLE = ('subnetType', 'networkId', 'clusterReference',
@@ -203,12 +206,15 @@ def _parse_dhcp_options(options):
 # -------------------------------------------------------------- subnets
 
 def _check_name(name, required):
-    if name is None and not required:
-        return
-    if not isinstance(name, str) or not name.strip() or \
-            len(name) > MAX_NAME_LENGTH:
-        raise bad_request("'name' is required: a string of 1 to %d "
-                          "characters" % MAX_NAME_LENGTH)
+    input_limits.check_name(name, max_length=MAX_NAME_LENGTH,
+                            required=required, code='NET-40000')
+
+
+def _description(value):
+    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION_LENGTH:
+        raise bad_request("'description' must be a string of at most %d "
+                          "characters" % MAX_DESCRIPTION_LENGTH)
+    return value
 
 
 def parse_create(body):
@@ -256,7 +262,7 @@ def new_subnet(body, ext_id, cluster, virtual_switch):
         'ipConfig': _parse_ip_config(body.get('ipConfig')),
     }
     if body.get('description') is not None:
-        subnet['description'] = str(body['description'])
+        subnet['description'] = _description(body['description'])
     options = _parse_dhcp_options(body.get('dhcpOptions'))
     if options is not None:
         subnet['dhcpOptions'] = options
@@ -277,7 +283,7 @@ def parse_update(subnet, body):
         if body['description'] is None:
             new.pop('description', None)
         else:
-            new['description'] = str(body['description'])
+            new['description'] = _description(body['description'])
     # A PUT carries the whole subnet: no ipConfig means no IPAM.
     new['ipConfig'] = _parse_ip_config(body.get('ipConfig'))
     options = _parse_dhcp_options(body.get('dhcpOptions'))
