@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 
+from nutanix_openstack.emulator import downloads
 from nutanix_openstack.emulator import errors
 
 LOG = logging.getLogger(__name__)
@@ -245,6 +246,9 @@ class FaultMiddleware(object):
 
     @staticmethod
     def _dropping(app, environ, start_response, limit):
+        # Bodies must come through here to be counted, not be sent by
+        # the app itself (zero-copy downloads).
+        environ.pop(downloads.SOCKET_KEY, None)
         body_iter = app(environ, start_response)
         sock = environ.get('werkzeug.socket')
         sent = 0

@@ -6,15 +6,29 @@ picks a free port, available as :attr:`EmulatorServer.port`.
 """
 
 import logging
+import ssl
 import threading
 
 from werkzeug import serving
+
+from nutanix_openstack.emulator import downloads
 
 LOG = logging.getLogger(__name__)
 
 
 class _QuietHandler(serving.WSGIRequestHandler):
-    """Access log through oslo.log/logging at debug level."""
+    """Access log through oslo.log/logging at debug level.
+
+    Hands its plain TCP socket to the app (``downloads.SOCKET_KEY``) so
+    that disk downloads can ``sendfile`` from chunk files; never a TLS
+    socket (the bytes must go through the TLS layer).
+    """
+
+    def make_environ(self):
+        environ = super(_QuietHandler, self).make_environ()
+        if not isinstance(self.connection, ssl.SSLSocket):
+            environ[downloads.SOCKET_KEY] = self.connection
+        return environ
 
     def log_request(self, code='-', size='-'):
         LOG.debug("%(client)s %(line)s %(code)s",

@@ -2,9 +2,13 @@
 
 Every backend object (image, VM, volume group, task, cluster...) is one
 row ``(kind, ext_id, body JSON, etag, version, created, updated)``.  The
-database runs in WAL mode with ``synchronous=FULL`` so that anything a
-request acknowledged survives a SIGKILL of the emulator, and the file can
-be backed up consistently while it runs.  Each thread gets its own
+database runs in WAL mode with ``synchronous=NORMAL``: a commit is in the
+operating system's page cache when COMMIT returns, so anything a request
+acknowledged survives a SIGKILL (or any crash) of the emulator process,
+without an fsync per write.  A power loss or kernel crash may lose the
+last commits since the previous WAL checkpoint (the database itself stays
+consistent), as for the chunk files of the disk store, which are not
+fsynced either.  The file can be backed up consistently while it runs.  Each thread gets its own
 connection; :meth:`StateStore.transaction` groups several operations
 atomically (nested use joins the outer transaction).
 
@@ -66,8 +70,34 @@ def new_etag():
     return uuid.uuid4().hex
 
 
+class _Lease(object):
+    """A thread's hold on a pooled connection.
+
+    Kept in the thread's ``threading.local``: when the thread ends (the
+    server runs each request in a new thread), the lease is collected
+    and the connection goes back to the pool instead of staying open.
+    """
+
+    def __init__(self, store, conn):
+        self.store = store
+        self.conn = conn
+
+    def __del__(self):
+        try:
+            self.store._give_back(self.conn)
+        except Exception:   # interpreter shutdown
+            pass
+
+
 class StateStore(object):
-    """Entity store over one SQLite file; safe to share between threads."""
+    """Entity store over one SQLite file; safe to share between threads.
+
+    Each thread uses its own connection, taken from a pool and given back
+    when the thread ends.
+    """
+
+    # Idle connections kept for the next threads; more are closed.
+    POOL_SIZE = 32
 
     def __init__(self, path):
         self.path = path
@@ -75,6 +105,8 @@ class StateStore(object):
         os.makedirs(dirname, exist_ok=True)
         self._local = threading.local()
         self._all_conns = []
+        self._idle = []
+        self._closed = False
         self._conns_lock = threading.Lock()
         conn = self._conn()
         conn.executescript(_SCHEMA)
@@ -84,21 +116,51 @@ class StateStore(object):
     def _conn(self):
         conn = getattr(self._local, 'conn', None)
         if conn is None:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-            conn = sqlite3.connect(self.path, timeout=60,
-                                   isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute('PRAGMA journal_mode=WAL')
-            conn.execute('PRAGMA synchronous=FULL')
-            conn.execute('PRAGMA busy_timeout=60000')
-            self._local.conn = conn
-            self._local.depth = 0
             with self._conns_lock:
-                self._all_conns.append(conn)
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = self._connect()
+            self._local.conn = conn
+            self._local.lease = _Lease(self, conn)
+            self._local.depth = 0
         return conn
+
+    def _connect(self):
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+        conn = sqlite3.connect(self.path, timeout=60,
+                               isolation_level=None,
+                               check_same_thread=False)
+        conn.execute('PRAGMA journal_mode=WAL')
+        # NORMAL in WAL mode: durable across process crashes, not power
+        # loss (see the module docstring).
+        conn.execute('PRAGMA synchronous=NORMAL')
+        conn.execute('PRAGMA busy_timeout=60000')
+        with self._conns_lock:
+            self._all_conns.append(conn)
+        return conn
+
+    def _give_back(self, conn):
+        """Pool the connection of a thread that ended (or close it)."""
+        try:
+            if conn.in_transaction:
+                conn.execute('ROLLBACK')
+        except sqlite3.Error:
+            pass
+        with self._conns_lock:
+            if not self._closed and len(self._idle) < self.POOL_SIZE:
+                self._idle.append(conn)
+                return
+            if conn in self._all_conns:
+                self._all_conns.remove(conn)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
 
     def close(self):
         with self._conns_lock:
+            self._closed = True
+            self._idle = []
             for conn in self._all_conns:
                 try:
                     conn.close()

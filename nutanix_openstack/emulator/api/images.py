@@ -25,6 +25,7 @@ import uuid
 import flask
 
 from nutanix_openstack.emulator import backend
+from nutanix_openstack.emulator import downloads
 from nutanix_openstack.emulator import errors
 from nutanix_openstack.emulator import image_import
 from nutanix_openstack.emulator import input_limits
@@ -323,7 +324,9 @@ def download_image(ext_id):
         status = 206
         headers['Content-Range'] = 'bytes %d-%d/%d' % (start, end, size)
     headers['Content-Length'] = str(length)
-    body = be.disks.iter_read(ext_id, start, length) if length else iter(())
+    body = downloads.DiskBody(
+        be.disks.iter_extents(ext_id, start, length),
+        flask.request.environ.get(downloads.SOCKET_KEY)) if length else ()
     return flask.Response(body, status=status, headers=headers,
                           mimetype='application/octet-stream',
                           direct_passthrough=True)
@@ -408,9 +411,7 @@ def upload_image_v3(ext_id):
         be.disks.create(ext_id, 0)
         stream = flask.request.stream
         try:
-            received = be.disks.write_stream(
-                ext_id, iter(lambda: stream.read(1024 * 1024), b''), 0,
-                grow=True)
+            received = be.disks.write_reader(ext_id, stream, 0, grow=True)
         except Exception as exc:
             be.disks.delete(ext_id)
             be.disks.create(ext_id, 0)

@@ -17,6 +17,11 @@ import threading
 from nutanix_openstack.emulator.storage import errors
 
 _TMP_MARK = '.tmp-'
+# Chunk files are written in pieces of this size: on the development
+# machine one write() of a whole 4 MiB chunk cost 3 to 5 times the CPU
+# (kernel time filling the page cache) of the same bytes written 256 KiB
+# at a time.
+WRITE_PIECE = 256 * 1024
 
 
 def new_gen():
@@ -42,13 +47,31 @@ class ChunkFiles(object):
         tmp = '%s%s%d-%d' % (final, _TMP_MARK, os.getpid(),
                              threading.get_ident())
         os.makedirs(os.path.dirname(final), exist_ok=True)
+        view = memoryview(data).cast('B')
         try:
-            with open(tmp, 'wb') as f:
-                f.write(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                pos = 0
+                while pos < len(view):
+                    pos += os.write(fd, view[pos:pos + WRITE_PIECE])
+            finally:
+                os.close(fd)
             os.replace(tmp, final)
         except BaseException:
             self._unlink(tmp)
             raise
+
+    def open(self, layer, idx, gen):
+        """A read-only file descriptor of a chunk file (close it).
+
+        Chunk files are never modified, and an open descriptor keeps the
+        bytes readable even when the file is unlinked afterwards.
+        """
+        try:
+            return os.open(self.path(layer, idx, gen), os.O_RDONLY)
+        except FileNotFoundError:
+            raise errors.ChunkVanished(
+                'chunk %d of layer %d vanished' % (idx, layer))
 
     def read(self, layer, idx, gen, offset, length):
         """``length`` bytes of a chunk from ``offset``; zeros past its end."""

@@ -30,6 +30,9 @@ from nutanix_openstack.emulator.storage import metadata
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 DEFAULT_BLOCK_SIZE = 1024 * 1024
+# Chunks resolved (and their files opened) per transaction by
+# iter_extents().
+EXTENT_BATCH = 16
 
 
 class DiskStore(fileio.FileTransferMixin):
@@ -226,6 +229,82 @@ class DiskStore(fileio.FileTransferMixin):
             yield data
             pos += len(data)
 
+    def iter_extents(self, disk_id, offset=0, length=None):
+        """Where the bytes of a range are: for zero-copy downloads.
+
+        Yields ``(fd, file_offset, n)`` in disk order: ``n`` bytes of an
+        open chunk file from ``file_offset``, or ``fd`` None for ``n``
+        zero bytes (runs of zeros merged).  Like :meth:`iter_read` the disk
+        is checked and the end fixed at the call; every batch of chunks is
+        resolved in one metadata transaction with its files opened there,
+        so a concurrent rewrite or delete (which unlinks files only after
+        its commit) cannot change bytes already resolved.  The descriptors
+        of a batch are closed when the consumer moves past it, or when the
+        generator is closed.
+        """
+        args.check_size(offset, 'offset')
+        if length is not None:
+            args.check_size(length, 'length')
+        with self._meta.transaction() as txn:
+            _head, size = txn.disk(disk_id)
+        end = size if length is None else min(size, offset + length)
+        return self._extents(disk_id, offset, end)
+
+    def _extents(self, disk_id, pos, end):
+        cs = self.chunk_size
+        while pos < end:
+            batch_end = min(end, (pos // cs + EXTENT_BATCH) * cs)
+            extents, stop = self._open_batch(disk_id, pos, batch_end)
+            try:
+                for extent in extents:
+                    yield extent
+            finally:
+                for fd, _off, _n in extents:
+                    if fd is not None:
+                        os.close(fd)
+            if stop < batch_end:
+                return      # the disk was replaced by a smaller one
+            pos = batch_end
+
+    def _open_batch(self, disk_id, pos, end):
+        """``(extents, stop)`` of ``[pos, end)`` clipped at the disk's end."""
+        for attempt in range(fileio.READ_RETRIES):
+            extents = []
+            try:
+                with self._meta.transaction() as txn:
+                    head, size = txn.disk(disk_id)
+                    stop = min(size, end)
+                    if pos < stop:
+                        self._resolve(txn, head, pos, stop, extents)
+                return extents, stop
+            except BaseException as exc:
+                for fd, _off, _n in extents:
+                    if fd is not None:
+                        os.close(fd)
+                if (not isinstance(exc, errors.ChunkVanished) or
+                        attempt == fileio.READ_RETRIES - 1):
+                    raise
+
+    def _resolve(self, txn, head, pos, end, extents):
+        cs = self.chunk_size
+        rows = txn.rows(head, pos // cs, (end - 1) // cs)
+        while pos < end:
+            idx, in_chunk = divmod(pos, cs)
+            n = min(cs - in_chunk, end - pos)
+            found = rows.get(idx)
+            top = found[0] if found else None
+            have = 0
+            if top is not None and not top.zero and in_chunk < top.nbytes:
+                have = min(n, top.nbytes - in_chunk)
+                extents.append((self._files.open(top.layer, idx, top.gen),
+                                in_chunk, have))
+            if have < n:
+                if extents and extents[-1][0] is None:
+                    extents[-1] = (None, 0, extents[-1][2] + n - have)
+                else:
+                    extents.append((None, 0, n - have))
+            pos += n
+
     def _read_range(self, txn, head, offset, length):
         cs = self.chunk_size
         end = offset + length
@@ -294,6 +373,33 @@ class DiskStore(fileio.FileTransferMixin):
             self._flush(disk_id, pos, buf_view[:fill], grow)
             pos += fill
         return pos - offset
+
+    def write_reader(self, disk_id, reader, offset=0, grow=True):
+        """:meth:`write_stream` from a file-like object's ``readinto()``.
+
+        The bytes land straight in the chunk buffer (no intermediate
+        byte strings); ends at the reader's EOF.  Returns the count.
+        """
+        args.check_size(offset, 'offset')
+        with self._meta.transaction() as txn:
+            txn.disk(disk_id)
+        cs = self.chunk_size
+        buf = memoryview(bytearray(cs))
+        want = cs - offset % cs
+        pos = offset
+        while True:
+            fill = 0
+            while fill < want:
+                n = reader.readinto(buf[fill:want])
+                if not n:
+                    break
+                fill += n
+            if fill:
+                self._flush(disk_id, pos, buf[:fill], grow)
+                pos += fill
+            if fill < want:
+                return pos - offset
+            want = cs
 
     def _flush(self, disk_id, offset, view, grow):
         with self._meta.transaction(write=True) as txn:

@@ -1,0 +1,152 @@
+"""Throughput of concurrent copy-on-write clones against one emulator.
+
+    python benchmarks/concurrent_clones.py [--clients 1,5,20] [--ops 60]
+
+Starts ``nutanix-emulator`` as a child process (``task_mode = async``, as a
+real cluster: clients poll the task), uploads one image of ``--image-mib``
+random MiB, then for each N in ``--clients`` runs ``--ops`` operations
+spread over N client threads (one PrismClient each, task poll interval
+0.05 s) and reports operations per second and the ratio to N = 1:
+
+* ``vm``: create a VM whose disk is a clone of the image (``kVmCreate``);
+* ``vg``: create a volume group and add a disk cloned from the image (two
+  tasks, as the Cinder driver does).
+
+Every created object is deleted after the timed part.  Any error is
+counted and reported (the goal is zero).  The emulator's CPU seconds are
+read from ``/proc`` around each run.
+"""
+
+import argparse
+import io
+import concurrent.futures
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+MiB = 1024 * 1024
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of a process (and its reaped children), in seconds."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    ticks = os.sysconf('SC_CLK_TCK')
+    return sum(int(x) for x in fields[11:15]) / ticks
+
+
+def run(emulator, kind, n, ops, image_ext_id, container):
+    from nutanix_openstack.prism import vms
+    from nutanix_openstack.prism import volume_groups as vg_mod
+    local = threading.local()
+    clients = []
+    lock = threading.Lock()
+    created = []
+    errors = []
+
+    def client():
+        if not hasattr(local, 'client'):
+            local.client = emulator.prism_client(task_poll_interval=0.05)
+            with lock:
+                clients.append(local.client)
+        return local.client
+
+    def one(i):
+        c = client()
+        try:
+            if kind == 'vm':
+                vm = c.vms.create(
+                    'bench-vm-%d-%d' % (n, i), memory_size_bytes=512 * MiB,
+                    disks=[vms.disk_from_image(image_ext_id)])
+                with lock:
+                    created.append(('vm', vm['extId']))
+            else:
+                vg = c.volume_groups.create(
+                    'bench-vg-%d-%d' % (n, i),
+                    disks=[vg_mod.volume_disk(
+                        64 * MiB, container,
+                        data_source=vg_mod.image_source(image_ext_id))])
+                with lock:
+                    created.append(('vg', vg['extId']))
+        except Exception as exc:     # counted, reported
+            with lock:
+                errors.append(repr(exc))
+
+    cpu0 = proc_cpu_seconds(emulator.proc.pid)
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        list(pool.map(one, range(ops)))
+    wall = time.perf_counter() - start
+    cpu = proc_cpu_seconds(emulator.proc.pid) - cpu0
+    c = emulator.prism_client(task_poll_interval=0.05)
+    for what, ext_id in created:
+        if what == 'vm':
+            c.vms.delete(ext_id)
+        else:
+            c.volume_groups.delete(ext_id)
+    for cl in clients + [c]:
+        cl.close()
+    return dict(ops_s=ops / wall, wall=wall, cpu=cpu, errors=errors)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--clients', default='1,5,20')
+    parser.add_argument('--ops', type=int, default=60,
+                        help='operations per run (whatever N)')
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='runs per N; the median is shown with the '
+                             'spread (min-max)')
+    parser.add_argument('--kinds', default='vm,vg')
+    parser.add_argument('--image-mib', type=int, default=16)
+    parser.add_argument('--dir', default=None)
+    args = parser.parse_args(argv)
+
+    from nutanix_openstack.emulator import fixture
+    work = tempfile.mkdtemp(prefix='clone-bench-', dir=args.dir)
+    emulator = fixture.EmulatorProcess(data_dir=work, task_mode='async')
+    emulator.start()
+    rows = []
+    try:
+        c = emulator.prism_client(task_poll_interval=0.05)
+        img = c.images.create_for_upload('bench-src')
+        data = os.urandom(args.image_mib * MiB)
+        c.images.upload(img["extId"], io.BytesIO(data), size=len(data))
+        for kind in args.kinds.split(','):
+            base = None
+            for n in [int(x) for x in args.clients.split(',')]:
+                results = [run(emulator, kind, n, args.ops, img['extId'],
+                               emulator.container_ext_id)
+                           for _ in range(args.repeat)]
+                rates = [r['ops_s'] for r in results]
+                med = statistics.median(rates)
+                base = base or med
+                errs = sum(len(r['errors']) for r in results)
+                cpu_op = statistics.median(r['cpu'] / args.ops
+                                           for r in results)
+                rows.append((kind, n, med, min(rates), max(rates),
+                             med / base, cpu_op * 1000, errs))
+                for r in results:
+                    for e in r['errors'][:3]:
+                        print('error (%s, N=%d): %s' % (kind, n, e),
+                              file=sys.stderr)
+                sys.stdout.flush()
+        c.close()
+    finally:
+        emulator.cleanup()
+    print('%d operations per run, median of %d runs (min-max), '
+          'emulator task_mode=async' % (args.ops, args.repeat))
+    print('%-4s %4s %10s %16s %10s %16s %7s' % (
+        'kind', 'N', 'ops/s', 'spread', 'vs N=1', 'emulator CPU/op',
+        'errors'))
+    for kind, n, med, lo, hi, ratio, cpu_ms, errs in rows:
+        print('%-4s %4d %10.1f %16s %9.2fx %13.1f ms %7d' % (
+            kind, n, med, '%.1f-%.1f' % (lo, hi), ratio, cpu_ms, errs))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

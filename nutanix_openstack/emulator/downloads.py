@@ -1,0 +1,76 @@
+"""Response bodies of disk downloads, zero-copy where the server allows.
+
+:class:`DiskBody` is the WSGI body of ``GET .../images/{extId}/file``.  It
+walks :meth:`~nutanix_openstack.emulator.storage.DiskStore.iter_extents`
+(open chunk files and runs of zeros):
+
+* when the server put its plain TCP socket in the environ
+  (:data:`SOCKET_KEY`, set by :mod:`server` for HTTP, never for HTTPS),
+  the body yields one empty string (the server sends the status line and
+  headers) and then sends the data itself: ``os.sendfile`` from the chunk
+  files (no copy through Python) and zeros from one preallocated buffer;
+* otherwise (TLS, another WSGI server, a fault that counts the bytes it
+  lets through) it yields byte strings: file data read in blocks, zeros
+  as slices of the shared zero buffer.
+
+A client that goes away mid-body makes ``sendfile``/``sendall`` raise
+``OSError``, which the server handles as for any write; the descriptors of
+the chunk files are closed either way.
+"""
+
+import os
+
+# Set by the server: the connection's socket, for bodies that send
+# themselves.  Removed by the fault middleware when it must see the bytes.
+SOCKET_KEY = 'nutanix_emulator.socket'
+BLOCK = 1024 * 1024
+_ZEROS = bytes(BLOCK)
+_ZERO_VIEW = memoryview(_ZEROS)
+
+
+class DiskBody(object):
+    """An iterable WSGI body over the extents of a disk range."""
+
+    def __init__(self, extents, sock=None):
+        self._extents = extents
+        self._sock = sock
+
+    def __iter__(self):
+        if self._sock is not None:
+            yield b''       # headers first, by the server
+            self._send(self._sock)
+            return
+        for fd, offset, n in self._extents:
+            while n > 0:
+                piece = min(n, BLOCK)
+                if fd is None:
+                    data = _ZEROS if piece == BLOCK else bytes(piece)
+                else:
+                    data = os.pread(fd, piece, offset)
+                    if not data:    # a file shorter than its row: zeros
+                        fd = None
+                        continue
+                    offset += len(data)
+                    piece = len(data)
+                yield data
+                n -= piece
+
+    def _send(self, sock):
+        out = sock.fileno()
+        for fd, offset, n in self._extents:
+            while n > 0:
+                if fd is None:
+                    piece = min(n, BLOCK)
+                    sock.sendall(_ZERO_VIEW[:piece])
+                else:
+                    piece = os.sendfile(out, fd, offset, n)
+                    if not piece:   # a file shorter than its row: zeros
+                        fd = None
+                        continue
+                    offset += piece
+                n -= piece
+
+    def close(self):
+        close = getattr(self._extents, 'close', None)
+        if close is not None:
+            close()
