@@ -2,7 +2,13 @@
 
 Usage::
 
-    python benchmarks/glance_store_throughput.py [--size-mib 1024]
+    python benchmarks/glance_store_throughput.py [--size-mib 1024] [--pairs 3]
+
+Prints one ratio table (nutanix / file, median of ``--pairs`` pairs run in
+alternating order, with the min-max spread of the ratios): MiB/s of
+upload and download, the CPU seconds each took (the store's process plus,
+for the nutanix store, the emulator process: all the work either store
+makes the machine do) and the peak RSS of the store's process.
 
 For each store (glance_store's ``file`` store on a temp dir, and this
 ``nutanix`` store talking HTTP to ``nutanix-emulator`` running as a child
@@ -22,6 +28,7 @@ import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,19 +98,35 @@ def _make_store(kind, args):
     return store, conf
 
 
+def proc_cpu_seconds(pid):
+    """utime + stime of another process, in seconds."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return sum(int(x) for x in fields[11:13]) / os.sysconf('SC_CLK_TCK')
+
+
+def cpu_seconds(emulator_pid):
+    """CPU seconds of this process, plus the emulator's if any."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    own = ru.ru_utime + ru.ru_stime
+    return own + (proc_cpu_seconds(emulator_pid) if emulator_pid else 0)
+
+
 def child(args):
     """Runs in its own process: add, get, report."""
     from glance_store import location
     store, conf = _make_store(args.store, args)
     size = args.size_mib * MiB
-    t0 = time.monotonic()
+    reader = PatternReader(size)
+    cpu0, t0 = cpu_seconds(args.emulator_pid), time.monotonic()
     uri, written, checksum, multihash, _meta = store.add(
-        IMAGE_ID, PatternReader(size), size, 'sha512')
+        IMAGE_ID, reader, size, 'sha512')
     t_up = time.monotonic() - t0
+    cpu_up = cpu_seconds(args.emulator_pid) - cpu0
     assert written == size, (written, size)
 
     loc = location.get_location_from_uri(uri, conf=conf)
-    t0 = time.monotonic()
+    cpu0, t0 = cpu_seconds(args.emulator_pid), time.monotonic()
     it, _size = store.get(loc)
     md5 = hashlib.md5()
     total = 0
@@ -111,14 +134,17 @@ def child(args):
         md5.update(chunk)
         total += len(chunk)
     t_down = time.monotonic() - t0
+    cpu_down = cpu_seconds(args.emulator_pid) - cpu0
     assert total == size and md5.hexdigest() == checksum
     store.delete(loc)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({'store': args.store, 'size_mib': args.size_mib,
                       'upload_s': round(t_up, 2),
                       'upload_mib_s': round(args.size_mib / t_up, 1),
+                      'upload_cpu_s': round(cpu_up, 2),
                       'download_s': round(t_down, 2),
                       'download_mib_s': round(args.size_mib / t_down, 1),
+                      'download_cpu_s': round(cpu_down, 2),
                       'peak_rss_mib': round(rss_kib / 1024.0, 1)}))
 
 
@@ -137,6 +163,10 @@ def main():
     parser.add_argument('--endpoint')
     parser.add_argument('--username')
     parser.add_argument('--password')
+    parser.add_argument('--emulator-pid', type=int, default=0)
+    parser.add_argument('--pairs', type=int, default=3,
+                        help='file/nutanix pairs, alternating which runs '
+                             'first')
     parser.add_argument('--workdir', default=None,
                         help='directory on the disk to measure (default: '
                              'a temp dir)')
@@ -147,27 +177,56 @@ def main():
     from nutanix_openstack.emulator import fixture
     work = tempfile.mkdtemp(prefix='glance-bench-', dir=args.workdir)
     size = ['--size-mib', str(args.size_mib)]
-    results = [run_child(['--store', 'file', '--datadir',
-                          os.path.join(work, 'file-store')] + size)]
     os.makedirs(os.path.join(work, 'emulator'))
     emu = fixture.EmulatorProcess(data_dir=os.path.join(work, 'emulator'))
     emu.start()
+    pairs = []
     try:
-        results.append(run_child(['--store', 'nutanix', '--endpoint',
-                                  emu.endpoint, '--username', emu.username,
-                                  '--password', emu.password] + size))
+        def run_file():
+            return run_child(['--store', 'file', '--datadir',
+                              os.path.join(work, 'file-store')] + size)
+
+        def run_nutanix():
+            return run_child(['--store', 'nutanix', '--endpoint',
+                              emu.endpoint, '--username', emu.username,
+                              '--password', emu.password,
+                              '--emulator-pid', str(emu.proc.pid)] + size)
+        for i in range(args.pairs):
+            # Alternated, so that neither store always runs first.
+            if i % 2:
+                nutanix, file_ = run_nutanix(), run_file()
+            else:
+                file_, nutanix = run_file(), run_nutanix()
+            pairs.append((file_, nutanix))
+            print('pair %d: %s' % (i + 1, json.dumps([file_, nutanix])))
+            sys.stdout.flush()
     finally:
         emu.stop()
         subprocess.call(['rm', '-rf', work])
-    print('%-8s %8s %10s %12s %10s %12s %10s' % (
-        'store', 'MiB', 'upload s', 'upload MiB/s', 'down s',
-        'down MiB/s', 'peak RSS'))
-    for r in results:
-        print('%-8s %8d %10.2f %12.1f %10.2f %12.1f %7.1f MiB' % (
-            r['store'], r['size_mib'], r['upload_s'], r['upload_mib_s'],
-            r['download_s'], r['download_mib_s'], r['peak_rss_mib']))
-    print(json.dumps(results))
+    print_table(args, pairs)
 
+
+ROWS = (('upload MiB/s', 'upload_mib_s'),
+        ('upload CPU s', 'upload_cpu_s'),
+        ('download MiB/s', 'download_mib_s'),
+        ('download CPU s', 'download_cpu_s'),
+        ('peak RSS MiB', 'peak_rss_mib'))
+
+
+def print_table(args, pairs):
+    print()
+    print('%d MiB, %d pairs (alternated), medians; ratio = nutanix / file '
+          'per pair, median (min-max)' % (args.size_mib, len(pairs)))
+    print('CPU s: the store process, plus the emulator for nutanix')
+    print('%-16s %10s %10s %8s %14s' % ('', 'file', 'nutanix', 'ratio',
+                                        'ratio spread'))
+    for label, key in ROWS:
+        ratios = [n[key] / f[key] for f, n in pairs if f[key]]
+        print('%-16s %10.1f %10.1f %7.2fx %14s' % (
+            label, statistics.median(f[key] for f, _n in pairs),
+            statistics.median(n[key] for _f, n in pairs),
+            statistics.median(ratios),
+            '%.2f-%.2f' % (min(ratios), max(ratios))))
 
 if __name__ == '__main__':
     main()

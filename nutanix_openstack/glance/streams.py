@@ -5,10 +5,16 @@ into the iterator the client streams to the cluster, one chunk at a time:
 it hashes, feeds the signature verifier, enforces the declared size and
 logs progress as the bytes go by, so the image is never held whole in
 memory or spooled to local disk.
+
+Hashing runs on a worker thread (:class:`BackgroundHashing`): md5 and
+sha512 release the GIL, so chunk N is hashed while it is on the wire,
+instead of hashing and sending taking turns on one thread.
 """
 
+import concurrent.futures
 import itertools
 import logging
+import sys
 import time
 
 from glance_store.common import utils
@@ -61,6 +67,70 @@ class ProgressLog(object):
                  '(%(rate).1f MiB/s)', self._line(done))
 
 
+def _green_threads():
+    """True when eventlet replaced threads by green threads.
+
+    A green "worker thread" would only take turns with the sender on the
+    one OS thread: hashing then stays inline.
+    """
+    eventlet = sys.modules.get('eventlet')
+    if eventlet is None:
+        return False
+    try:
+        from eventlet import patcher
+        return patcher.is_monkey_patched('thread')
+    except Exception:
+        return False
+
+
+class BackgroundHashing(object):
+    """Feeds chunks, in order, to update functions on one worker thread.
+
+    :meth:`submit` first waits for the previous chunk, so at most one
+    chunk is being hashed while the caller sends it: memory stays one
+    chunk above the inline version, and the hashers see every chunk
+    exactly once and in order.  :meth:`wait` returns once every submitted
+    chunk is hashed (re-raising what an update raised); :meth:`close`
+    waits and stops the thread.  ``threaded=False`` (or green threads)
+    hashes inline in :meth:`submit`.
+    """
+
+    def __init__(self, updates, threaded=None):
+        self._updates = updates
+        if threaded is None:
+            threaded = not _green_threads()
+        self._threaded = threaded
+        self._executor = None
+        self._pending = None
+
+    def _update(self, chunk):
+        for update in self._updates:
+            update(chunk)
+
+    def submit(self, chunk):
+        self.wait()
+        if not self._threaded:
+            self._update(chunk)
+            return
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix='nutanix-upload-hash')
+        self._pending = self._executor.submit(self._update, chunk)
+
+    def wait(self):
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self):
+        try:
+            self.wait()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+
+
 class UploadStream(object):
     """Chunks of an image on their way to the cluster.
 
@@ -69,11 +139,14 @@ class UploadStream(object):
     When the declared size is exceeded or not reached, iteration raises
     ``glance_store.exceptions.Invalid``; the exception is also kept in
     ``error``, so the caller can re-raise it even if the HTTP layer wraps
-    what the iterator raised.
+    what the iterator raised.  The hashes are complete once iteration
+    ended (normally or not): a chunk is hashed on a worker thread while it
+    is sent (``threaded_hashing``; None: unless eventlet patched threads).
     """
 
     def __init__(self, image_file, image_size, hashing_algo, verifier=None,
-                 chunk_size=4 * units.Mi, progress=None):
+                 chunk_size=4 * units.Mi, progress=None,
+                 threaded_hashing=None):
         self._chunks = iter(utils.chunkreadable(image_file, chunk_size))
         self._pending = []
         self.expected_size = image_size or 0
@@ -84,6 +157,10 @@ class UploadStream(object):
         self.progress = progress
         self.error = None
         self.finished = False
+        updates = [self.checksum.update, self.os_hash.update]
+        if verifier:
+            updates.append(verifier.update)
+        self._hashing = BackgroundHashing(updates, threaded_hashing)
 
     def head(self, length):
         """The first ``length`` bytes, read ahead without consuming them.
@@ -118,13 +195,12 @@ class UploadStream(object):
                           'at least %(actual)d bytes') %
                         {'expected': self.expected_size,
                          'actual': self.bytes_read}))
-                self.checksum.update(chunk)
-                self.os_hash.update(chunk)
-                if self.verifier:
-                    self.verifier.update(chunk)
+                # Hashed on the worker while the caller sends it.
+                self._hashing.submit(chunk)
                 if self.progress:
                     self.progress.update(self.bytes_read)
                 yield chunk
+            self._hashing.wait()
             if self.expected_size and self.bytes_read < self.expected_size:
                 self._fail(exceptions.Invalid(
                     _('Size mismatch: expected %(expected)d bytes, got '
@@ -138,6 +214,10 @@ class UploadStream(object):
             if self.error is None:
                 self.error = exc
             raise
+        finally:
+            # Also when the consumer stops early: no hasher is touched
+            # after iteration is over.
+            self._hashing.close()
 
 
 class DownloadIterator(object):
