@@ -19,6 +19,7 @@ import hashlib
 import os
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -74,9 +75,10 @@ def main(argv=None):
     parser.add_argument('--dir', default=None,
                         help='work dir (source file, copy, emulator data); '
                              'default: a temp dir')
-    parser.add_argument('--repeat', type=int, default=2,
-                        help='runs of each measurement; the best is shown '
-                             '(the machine is shared and noisy)')
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='runs of each measurement; the median is '
+                             'shown with the spread (the machine is shared '
+                             'and noisy)')
     parser.add_argument('--tracemalloc', action='store_true',
                         help='also report the peak of Python allocations '
                              '(slows the transfers down)')
@@ -96,15 +98,15 @@ def main(argv=None):
         src_hash = make_source(src, size, chunk)
         copy = os.path.join(work, 'copy.bin')
         for fsync in (False, True):
-            best = None
+            runs = []
             for _ in range(args.repeat):
                 os.sync()
                 seconds, _ = timed(
                     lambda: plain_copy(src, copy, chunk, fsync))
-                best = seconds if best is None else min(best, seconds)
+                runs.append(seconds)
                 os.unlink(copy)
             rows.append(('plain file copy%s (same disk)'
-                         % (' + fsync' if fsync else ''), best, None))
+                         % (' + fsync' if fsync else ''), runs, None))
 
         emulator.start()
         client = emulator.prism_client(chunk_size=chunk, read_timeout=600)
@@ -112,7 +114,7 @@ def main(argv=None):
         if args.tracemalloc:
             tracemalloc.start()
 
-        up_best = down_best = None
+        up_runs, down_runs = [], []
         traced_up = traced_down = None
         for run in range(args.repeat):
             os.sync()
@@ -124,7 +126,7 @@ def main(argv=None):
             if args.tracemalloc:
                 tracemalloc.reset_peak()
             seconds, _ = timed(upload)
-            up_best = seconds if up_best is None else min(up_best, seconds)
+            up_runs.append(seconds)
             if args.tracemalloc:
                 traced_up = tracemalloc.get_traced_memory()[1] / MIB
 
@@ -139,8 +141,7 @@ def main(argv=None):
             if args.tracemalloc:
                 tracemalloc.reset_peak()
             seconds, (total, dl_hash) = timed(download)
-            down_best = (seconds if down_best is None
-                         else min(down_best, seconds))
+            down_runs.append(seconds)
             if args.tracemalloc:
                 traced_down = tracemalloc.get_traced_memory()[1] / MIB
             if total != size or dl_hash != src_hash:
@@ -148,9 +149,9 @@ def main(argv=None):
                       file=sys.stderr)
                 return 1
             client.images.delete(img['extId'])
-        rows.append(('client upload (v3 PUT, streamed)', up_best,
+        rows.append(('client upload (v3 PUT, streamed)', up_runs,
                      traced_up))
-        rows.append(('client download (GET /file, streamed)', down_best,
+        rows.append(('client download (GET /file, streamed)', down_runs,
                      traced_down))
         peak = rss_mib()
         client.close()
@@ -160,13 +161,20 @@ def main(argv=None):
 
     print()
     print('Prism client throughput, %d MiB, chunk %d MiB, emulator in a '
-          'separate process, best of %d' % (args.size_mib, args.chunk_mib,
-                                            args.repeat))
-    print('%-40s %10s %10s %14s' % ('operation', 'seconds', 'MiB/s',
-                                    'py alloc peak'))
-    for name, seconds, traced in rows:
-        print('%-40s %10.2f %10.1f %14s' % (
+          'separate process, median of %d (spread min-max); ratio: MiB/s '
+          'over plain copy + fsync' % (args.size_mib, args.chunk_mib,
+                                       args.repeat))
+    print('%-40s %8s %8s %13s %7s %14s' % (
+        'operation', 'seconds', 'MiB/s', 'MiB/s spread', 'ratio',
+        'py alloc peak'))
+    reference = statistics.median(rows[1][1])
+    for name, runs, traced in rows:
+        seconds = statistics.median(runs)
+        print('%-40s %8.2f %8.1f %13s %6.2fx %14s' % (
             name, seconds, args.size_mib / seconds,
+            '%.0f-%.0f' % (args.size_mib / max(runs),
+                           args.size_mib / min(runs)),
+            reference / seconds,
             '%.1f MiB' % traced if traced is not None else '-'))
     print()
     print('client process peak RSS: %.1f MiB (%.1f MiB before the '
