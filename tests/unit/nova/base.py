@@ -24,6 +24,7 @@ def make_client():
     client.vms = mock.Mock(spec=prism_client.VmsAPI)
     client.volume_groups = mock.Mock(spec=prism_client.VolumeGroupsAPI)
     client.clusters = mock.Mock(spec=prism_client.ClustersAPI)
+    client.subnets = mock.Mock(spec=prism_client.SubnetsAPI)
     client.cluster_ext_id = mock.Mock(return_value=CLUSTER)
     return client
 
