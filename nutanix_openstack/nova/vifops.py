@@ -62,7 +62,10 @@ def first_fixed_ipv4(vif):
     network = vif.get('network') or {}
     for subnet in network.get('subnets') or ():
         for ip in subnet.get('ips') or ():
-            if ip.get('type', 'fixed') != 'fixed' or not ip.get('address'):
+            # A subnet's ips are the port's fixed IPs (floating IPs hang
+            # off them); an IP built without a type is one too.
+            if ip.get('type') not in (None, 'fixed') or \
+                    not ip.get('address'):
                 continue
             version = ip.get('version') or netaddr.IPAddress(
                 ip['address']).version
