@@ -143,7 +143,7 @@ class SpawnTestCase(base.TestCase):
         self.spawn(image_id=image_id)
         before = self.emu.admin.inventory()
         self.emu.admin.add_fault(method='POST', path='.*/ahv/config/vms$',
-                                 fail_task='injected task failure', times=1)
+                                 fail_task=True, times=1)
         self.assertRaises(driver.NutanixBackendError, self.spawn,
                           image_id=image_id)
         after = self.emu.admin.inventory()
