@@ -20,7 +20,7 @@ def _addr(value):
 class Ipv4MappingTest(base.PrismTestCase):
 
     def test_ipv4_config_json(self):
-        self.assertEqual([{
+        expected = [{
             '$objectType': NS + 'IPConfig',
             'ipv4': {
                 '$objectType': NS + 'IPv4Config',
@@ -29,8 +29,8 @@ class Ipv4MappingTest(base.PrismTestCase):
                 'defaultGatewayIp': _addr('192.0.2.1'),
                 'poolList': [{'$objectType': NS + 'IPv4Pool',
                               'startIp': _addr('192.0.2.10'),
-                              'endIp': _addr('192.0.2.20')}]}}],
-            subnets.ipv4_config(IPV4))
+                              'endIp': _addr('192.0.2.20')}]}}]
+        self.assertEqual(expected, subnets.ipv4_config(IPV4))
         self.assertEqual([], subnets.ipv4_config(None))
         self.assertEqual({'$objectType': NS + 'DhcpOptions',
                           'domainNameServers': [{
@@ -65,12 +65,12 @@ class SubnetCallsTest(base.PrismTestCase):
              'clusters': [{'extId': 'c-1'}]},
             {'extId': 'vs-0', 'isDefault': True,
              'clusters': [{'extId': 'c-1'}]}]})
-        self.m.get(self.url(SUBNET), json={'data': {
-            'extId': 'sub-1', 'name': 'n', 'networkId': 5,
-            'ipConfig': subnets.ipv4_config(IPV4),
-            'dhcpOptions': dict(subnets.dhcp_options(IPV4),
-                                domainName='example.org')}},
-            headers={'ETag': 'sub-etag'})
+        subnet = {'extId': 'sub-1', 'name': 'n', 'networkId': 5,
+                  'ipConfig': subnets.ipv4_config(IPV4),
+                  'dhcpOptions': dict(subnets.dhcp_options(IPV4),
+                                      domainName='example.org')}
+        self.m.get(self.url(SUBNET), json={'data': subnet},
+                   headers={'ETag': 'sub-etag'})
 
     def _accept(self, method, path, entities=()):
         self.m.register_uri(method, self.url(path), status_code=202,
@@ -153,4 +153,3 @@ class SubnetCallsTest(base.PrismTestCase):
                       json=base.error_body('in use', 'NET-40900', 409,
                                            ns='networking'))
         self.assertRaises(exc.Conflict, self.client.subnets.delete, 'sub-1')
-
