@@ -11,7 +11,8 @@ POST     /_emulator/v1/reset                  forget all objects and bytes
 GET      /_emulator/v1/disks/<id>             bytes; ``offset``, ``length``
 PUT      /_emulator/v1/disks/<id>             write body at ``offset``
 GET      /_emulator/v1/disks/<id>/info        size, allocated bytes, chain
-GET      /_emulator/v1/inventory              extIds by kind + storage stats
+GET      /_emulator/v1/inventory              extIds by kind (``nic`` too)
+                                             + storage stats
 GET      /_emulator/v1/faults                 active faults
 POST     /_emulator/v1/faults                 add one (JSON, see faults.py)
 DELETE   /_emulator/v1/faults                 clear all
@@ -24,6 +25,7 @@ import math
 import flask
 
 from nutanix_openstack.emulator import backend
+from nutanix_openstack.emulator import compute_nics
 from nutanix_openstack.emulator import errors
 from nutanix_openstack.emulator import faults
 
@@ -108,6 +110,10 @@ def inventory():
     kinds = {}
     for kind in be.state.kinds():
         kinds[kind] = [b.get('extId') for b in be.state.list(kind)]
+    # NICs live inside their VMs; listed here so that tests can count them.
+    nics = [nic.get('extId') for _, nic in compute_nics.all_nics(be.state)]
+    if nics:
+        kinds['nic'] = nics
     return flask.jsonify({'objects': kinds, 'storage': be.disks.stats()})
 
 

@@ -38,8 +38,8 @@ from nutanix_openstack.emulator import input_limits
 LOG = logging.getLogger(__name__)
 
 # Modules of emulator/api/, registered in this order when present.
-API_MODULES = ('tasks', 'clusters', 'images', 'vms', 'volume_groups',
-               'recovery_points')
+API_MODULES = ('tasks', 'clusters', 'images', 'vms', 'vm_nics',
+               'volume_groups', 'recovery_points', 'subnets')
 
 _V4_WRITE_RE = re.compile(r'^/api/[a-z]+/v4\.[0-4]/')
 _WRITE_METHODS = ('POST', 'PUT', 'DELETE', 'PATCH')

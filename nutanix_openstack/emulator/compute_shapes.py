@@ -8,7 +8,6 @@ are pure: they never touch storage or the database, they raise
 """
 
 import copy
-import random
 import uuid
 
 from nutanix_openstack.emulator import errors
@@ -269,25 +268,6 @@ def used_addresses(vm):
 
 # -------------------------------------------------------------------- VMs
 
-def _mac_address():
-    # Nutanix OUI 50:6b:8d, as AHV assigns to new vNICs.
-    return '50:6b:8d:%02x:%02x:%02x' % tuple(random.randint(0, 255)
-                                             for _ in range(3))
-
-
-def _nic_json(nic):
-    if not isinstance(nic, dict):
-        raise BadRequest("A NIC must be an object", 'nics')
-    nic = copy.deepcopy(nic)
-    nic.setdefault('$objectType', NS + 'Nic')
-    nic['extId'] = new_ext_id()
-    for key in ('backingInfo', 'nicBackingInfo'):
-        backing = nic.get(key)
-        if isinstance(backing, dict) and not backing.get('macAddress'):
-            backing['macAddress'] = _mac_address()
-    return nic
-
-
 def _cdrom_json(cdrom, used):
     if not isinstance(cdrom, dict):
         raise BadRequest("A CD-ROM must be an object", 'cdRoms')
@@ -372,7 +352,8 @@ def new_vm(body, ext_id, cluster_ext_id, now):
         'bootConfig': copy.deepcopy(body.get('bootConfig') or DEFAULT_BOOT),
         'protectionType': 'UNPROTECTED',
         'disks': [],
-        'nics': [_nic_json(n) for n in body.get('nics') or []],
+        # Filled by the caller (compute_nics) once MACs and IPs are checked.
+        'nics': [],
         'cdRoms': [],
         'gpus': [],
         'serialPorts': [],

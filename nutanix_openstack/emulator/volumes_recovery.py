@@ -17,6 +17,7 @@ JSON it was taken from (address, container, size) for restore and revert.
 import copy
 import datetime
 
+from nutanix_openstack.emulator import compute_nics
 from nutanix_openstack.emulator import compute_shapes
 from nutanix_openstack.emulator import errors
 from nutanix_openstack.emulator import input_limits
@@ -354,6 +355,8 @@ def restore(backend, rp, vm_names, vg_names, ctx):
         for vmrp in rp['vmRecoveryPoints']:
             vm = _restored_vm(vmrp, vm_names.get(vmrp['extId']), disks,
                               created_bytes)
+            # The source VM may still hold the NICs' MACs and addresses.
+            compute_nics.readdress(state, vm.get('nics') or [])
             state.put(sources.KIND_VM, vm['extId'], vm)
             created.append((sources.KIND_VM, vm['extId'], sources.REL_VM,
                             vm['name']))
