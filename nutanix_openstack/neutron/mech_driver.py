@@ -127,11 +127,11 @@ class NutanixMechanismDriver(api.MechanismDriver):
                 self._subnet_segment(context) is None:
             return
         plugin = directory.get_plugin()
-        others = [s for s in plugin.get_subnets(
+        existing = plugin.get_subnets(
             context.plugin_context,
             filters={'network_id': [subnet['network_id']],
                      'ip_version': [4]}, fields=['id'])
-            if s['id'] != subnet['id']]
+        others = [s for s in existing if s['id'] != subnet['id']]
         if others:
             raise n_exc.OneIPv4SubnetPerNetwork(
                 network_id=subnet['network_id'], subnet_id=others[0]['id'])

@@ -39,7 +39,7 @@ class TestNetworks(MockBackendTestCase):
     def test_network_on_other_physnet_or_overlay_is_ignored(self):
         self.create_network(physnet='physnet3', vlan=401)
         self.create_network(network_type='vxlan', physnet=None,
-                                   vlan=1001)
+                            vlan=1001)
         self.client.subnets.create.assert_not_called()
 
     def test_foreign_subnet_on_vlan_refuses_network(self):
@@ -183,7 +183,7 @@ class TestPorts(MockBackendTestCase):
 
     def test_overlay_segment_not_bound(self):
         net = self.create_network(network_type='vxlan', physnet=None,
-                                   vlan=1001)
+                                  vlan=1001)
         self.create_subnet(net['id'], '198.51.100.0/24')
         port = self.create_port(net['id'])
         self.assertEqual(portbindings.VIF_TYPE_BINDING_FAILED,
