@@ -249,3 +249,35 @@ def test_subnets_and_nics_survive_kill(process):
     assert resp.status_code == 409
     assert process.admin.inventory()['objects']['nic'] == [
         vm['nics'][0]['extId']]
+
+
+@pytest.mark.parametrize('name', ['evil\r\nSet-Cookie: x=1', 'tab\tname',
+                                  'nul\x00', 'x' * 100000, '', '   ', 5])
+def test_bad_subnet_names_are_refused(api, emulator, name):
+    resp = api.post(NET + '/subnets', json={
+        'name': name, 'subnetType': 'VLAN', 'networkId': 1})
+    assert resp.status_code == 400, (resp.status_code, resp.text[:300])
+    assert 'subnet' not in emulator.admin.inventory()['objects']
+
+
+@pytest.mark.parametrize('depth', [100, 100000])
+def test_deeply_nested_networking_bodies_are_a_400(api, emulator, depth):
+    body = '{"name": "x", "nicNetworkInfo": %s%s}' % ('[' * depth,
+                                                      ']' * depth)
+    resp = api.post(VMM + '/vms', json={'name': 'vm'})
+    vm = api.wait_task(api.accepted_task(resp))['entitiesAffected'][0][
+        'extId']
+    for path in (NET + '/subnets', '%s/vms/%s/nics' % (VMM, vm)):
+        resp = api.post(path, data=body,
+                        headers={'Content-Type': 'application/json'})
+        assert resp.status_code == 400, (path, resp.status_code)
+
+
+@pytest.mark.parametrize('value', [2 ** 70, -1, 4095, 1.5, '7', None])
+def test_out_of_range_numbers_are_a_400(api, value):
+    resp = api.post(NET + '/subnets', json={
+        'name': 'n', 'subnetType': 'VLAN', 'networkId': value})
+    assert resp.status_code == 400
+    resp = api.post(VMM + '/vms', json={'name': 'vm', 'nics': [{
+        'nicBackingInfo': {'numQueues': value}}]})
+    assert resp.status_code == (202 if value is None else 400)
