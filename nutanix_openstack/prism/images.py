@@ -21,11 +21,6 @@ def derived_disk_image_name(ext_id):
     return DERIVED_PREFIX + ext_id
 
 
-def odata_quote(value):
-    """A string literal for ``$filter`` (single quotes doubled)."""
-    return "'%s'" % str(value).replace("'", "''")
-
-
 class ImagesAPI(object):
     """``/api/vmm/v4.x/content/images`` (+ v3 byte upload)."""
 
@@ -175,7 +170,8 @@ class ImagesAPI(object):
                                       orderby=orderby, limit=limit)
 
     def find_by_name(self, name):
-        return [i for i in self.list(filter='name eq %s' % odata_quote(name))
+        """Images named exactly ``name`` (normally 0 or 1)."""
+        return [i for i in self.list(filter=paths.name_filter(name))
                 if i.get('name') == name]
 
     def update(self, ext_id, **fields):
