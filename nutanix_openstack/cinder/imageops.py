@@ -19,20 +19,13 @@ from oslo_utils import units
 from nutanix_openstack.cinder import volumeops
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import streams as prism_streams
 from nutanix_openstack.prism import vms as prism_vms
 from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
-
-# Disk formats the cluster turns into a bootable raw disk itself (the
-# image service converts qcow2/vmdk/vhdx on import; raw is kept as is).
-CLONEABLE_FORMATS = ('raw', 'qcow2', 'vmdk', 'vhdx')
-
-
-parse_location = locations.parse_location
-make_location = locations.make_location
 
 
 def location_urls(image_location, image_meta):
@@ -81,11 +74,11 @@ class ImageOps(object):
     def same_cluster_image(self, urls):
         """extId of the first image among ``urls`` on our cluster."""
         for url in urls:
-            parsed = parse_location(url)
-            if parsed and parsed[0] == self.cluster_ext_id:
-                return parsed[1]
-            if parsed:
-                LOG.debug('Image location %s is on another cluster', url)
+            image_ext_id = locations.image_on_cluster(url,
+                                                      self.cluster_ext_id)
+            if image_ext_id:
+                return image_ext_id
+        LOG.debug('No image location on cluster %s', self.cluster_ext_id)
         return None
 
     def _disk_image_source(self, image_ext_id, volume, image_id):
@@ -114,7 +107,7 @@ class ImageOps(object):
         """
         meta = image_meta or {}
         disk_format = meta.get('disk_format')
-        if disk_format not in CLONEABLE_FORMATS:
+        if disk_format not in formats.CLONEABLE_DISK_FORMATS:
             LOG.debug('Image %(id)s has disk_format %(fmt)s: not cloned',
                       {'id': meta.get('id'), 'fmt': disk_format})
             return None, False
@@ -156,7 +149,7 @@ class ImageOps(object):
         except Exception:
             LOG.debug('No locations for image %s', image_id, exc_info=True)
         image_ext_id = None
-        if image_meta.get('disk_format') in CLONEABLE_FORMATS:
+        if image_meta.get('disk_format') in formats.CLONEABLE_DISK_FORMATS:
             image_ext_id = self.same_cluster_image(urls)
         if image_ext_id:
             source = self._disk_image_source(image_ext_id, volume, image_id)
@@ -283,7 +276,8 @@ class ImageOps(object):
         image is deleted.
         """
         glance_id = image_meta['id']
-        image = self.image_from_volume(volume, 'glance-%s' % glance_id)
+        image = self.image_from_volume(
+            volume, locations.glance_image_name(glance_id))
         image_ext_id = image['extId']
         registered = False
         try:
@@ -304,7 +298,7 @@ class ImageOps(object):
 
     def _register_location(self, context, image_service, glance_id,
                            image_ext_id):
-        url = make_location(self.cluster_ext_id, image_ext_id)
+        url = locations.make_location(self.cluster_ext_id, image_ext_id)
         metadata = {}
         store_id = self.configuration.nutanix_glance_store_id
         if store_id:

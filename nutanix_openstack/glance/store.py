@@ -24,23 +24,21 @@ from glance_store import driver
 from glance_store import exceptions
 from oslo_config import cfg
 
-from nutanix_openstack.glance import formats
 from nutanix_openstack.glance import location as nutanix_location
 from nutanix_openstack.glance import options
 from nutanix_openstack.glance import streams
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations as prism_locations
 
 LOG = logging.getLogger(__name__)
 
 # glance_store looks the location class up as "<store module>.StoreLocation".
 StoreLocation = nutanix_location.StoreLocation
-list_opts = options.list_opts
 
 STORE_NAME = 'nutanix'
-IMAGE_NAME_PREFIX = prism_locations.GLANCE_IMAGE_PREFIX
 
 
 class Store(driver.Store):
@@ -76,7 +74,7 @@ class Store(driver.Store):
         return self.backend_group or STORE_NAME
 
     def get_schemes(self):
-        return (nutanix_location.SCHEME,)
+        return (prism_locations.SCHEME,)
 
     # -- configuration --------------------------------------------------
 
@@ -173,7 +171,7 @@ class Store(driver.Store):
         # to its backend: known even when the store stays read-only.
         with self._lock:
             self._cluster_ext_id = cluster_ext_id
-            self._url_prefix = nutanix_location.PREFIX + cluster_ext_id + '/'
+            self._url_prefix = prism_locations.PREFIX + cluster_ext_id + '/'
 
     @property
     def cluster_ext_id(self):
@@ -237,13 +235,15 @@ class Store(driver.Store):
     def _own_image(self, location):
         """The image extId of a location on this store's cluster."""
         loc = location.store_location
-        if loc.cluster_ext_id != self.cluster_ext_id:
+        image_ext_id = prism_locations.image_on_cluster(loc.get_uri(),
+                                                        self.cluster_ext_id)
+        if image_ext_id is None:
             raise exceptions.BadStoreUri(
                 message=_('location %(uri)s belongs to cluster %(other)s; '
                           'store %(store)s serves cluster %(mine)s') %
                 {'uri': loc.get_uri(), 'other': loc.cluster_ext_id,
                  'store': self.store_name, 'mine': self.cluster_ext_id})
-        return loc.image_ext_id
+        return image_ext_id
 
     def _check_capacity(self, image_size):
         """Raise StorageFull before sending bytes to a full container."""
@@ -357,7 +357,7 @@ class Store(driver.Store):
         metadata = {}
         if self.backend_group:
             metadata['store'] = self.backend_group
-        return (nutanix_location.make_uri(cluster, ext_id),
+        return (prism_locations.make_location(cluster, ext_id),
                 stream.bytes_read,
                 stream.checksum.hexdigest(),
                 stream.os_hash.hexdigest(),
