@@ -268,5 +268,8 @@ def emulator_conf(lay, data_dir):
             'username': lay.nutanix['username'],
             'password': lay.nutanix['password'],
             'task_mode': 'async',
+            # The walk's cluster-side URL import fetches from a file
+            # server on 127.0.0.1 (refused by default: SSRF).
+            'allow_local_url_sources': 'True',
         },
     })

@@ -11,7 +11,8 @@ POST     /_emulator/v1/reset                  forget all objects and bytes
 GET      /_emulator/v1/disks/<id>             bytes; ``offset``, ``length``
 PUT      /_emulator/v1/disks/<id>             write body at ``offset``
 GET      /_emulator/v1/disks/<id>/info        size, allocated bytes, chain
-GET      /_emulator/v1/inventory              extIds by kind + storage stats
+GET      /_emulator/v1/inventory              extIds by kind (``nic`` too)
+                                             + storage stats
 GET      /_emulator/v1/faults                 active faults
 POST     /_emulator/v1/faults                 add one (JSON, see faults.py)
 DELETE   /_emulator/v1/faults                 clear all
@@ -19,10 +20,14 @@ GET/PUT  /_emulator/v1/task-mode              ``{"mode", "delay"}``
 =======  ===================================  ================================
 """
 
+import math
+
 import flask
 
 from nutanix_openstack.emulator import backend
+from nutanix_openstack.emulator import compute_nics
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import faults
 
 PREFIX = '/_emulator/v1'
 
@@ -105,6 +110,10 @@ def inventory():
     kinds = {}
     for kind in be.state.kinds():
         kinds[kind] = [b.get('extId') for b in be.state.list(kind)]
+    # NICs live inside their VMs; listed here so that tests can count them.
+    nics = [nic.get('extId') for _, nic in compute_nics.all_nics(be.state)]
+    if nics:
+        kinds['nic'] = nics
     return flask.jsonify({'objects': kinds, 'storage': be.disks.stats()})
 
 
@@ -114,7 +123,7 @@ def list_faults():
 
 
 _FAULT_KEYS = ('method', 'path', 'status', 'latency', 'drop_after_bytes',
-               'fail_task', 'times', 'message')
+               'fail_task', 'times', 'message', 'retry_after')
 
 
 @blueprint.route('/faults', methods=['POST'])
@@ -147,11 +156,17 @@ def get_task_mode():
 
 @blueprint.route('/task-mode', methods=['PUT'])
 def set_task_mode():
-    body = flask.request.get_json(silent=True) or {}
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise errors.BadRequest("Task mode must be a JSON object")
     tasks = backend.get().tasks
-    try:
-        delay = float(body.get('delay') or 0)
-    except (TypeError, ValueError):
-        raise errors.BadRequest("delay must be a number")
+    delay = body.get('delay')
+    if delay is None:
+        delay = 0.0
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or \
+            not math.isfinite(delay) or \
+            not 0 <= delay <= faults.MAX_SECONDS:
+        raise errors.BadRequest("delay must be a number of seconds from 0 "
+                                "to %d" % faults.MAX_SECONDS)
     tasks.set_mode(body.get('mode'), delay)
     return flask.jsonify({'mode': tasks.mode, 'delay': tasks.delay})

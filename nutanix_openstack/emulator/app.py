@@ -26,18 +26,20 @@ import logging
 import re
 
 import flask
+from werkzeug import datastructures
 from werkzeug import routing
 
 from nutanix_openstack.emulator import admin
 from nutanix_openstack.emulator import backend as backend_mod
 from nutanix_openstack.emulator import errors
 from nutanix_openstack.emulator import faults
+from nutanix_openstack.emulator import input_limits
 
 LOG = logging.getLogger(__name__)
 
 # Modules of emulator/api/, registered in this order when present.
-API_MODULES = ('tasks', 'clusters', 'images', 'vms', 'volume_groups',
-               'recovery_points')
+API_MODULES = ('tasks', 'clusters', 'images', 'vms', 'vm_nics',
+               'volume_groups', 'recovery_points', 'subnets')
 
 _V4_WRITE_RE = re.compile(r'^/api/[a-z]+/v4\.[0-4]/')
 _WRITE_METHODS = ('POST', 'PUT', 'DELETE', 'PATCH')
@@ -68,14 +70,25 @@ def _load_api_blueprints():
     return blueprints
 
 
-def _check_auth(backend):
-    auth = flask.request.authorization
+def _credentials_ok(backend, auth):
     opts = backend.opts
-    if (auth is None or auth.type != 'basic' or
-            not hmac.compare_digest((auth.username or '').encode(),
-                                    opts.username.encode()) or
-            not hmac.compare_digest((auth.password or '').encode(),
-                                    opts.password.encode())):
+    return (auth is not None and auth.type == 'basic' and
+            hmac.compare_digest((auth.username or '').encode(),
+                                opts.username.encode()) and
+            hmac.compare_digest((auth.password or '').encode(),
+                                opts.password.encode()))
+
+
+def _environ_authenticated(backend):
+    def authenticated(environ):
+        auth = datastructures.Authorization.from_header(
+            environ.get('HTTP_AUTHORIZATION'))
+        return _credentials_ok(backend, auth)
+    return authenticated
+
+
+def _check_auth(backend):
+    if not _credentials_ok(backend, flask.request.authorization):
         raise errors.Unauthorized(
             "Authentication required: valid basic auth credentials "
             "were not provided.")
@@ -115,6 +128,8 @@ def _claim_request_id(backend):
 def create_app(conf, disk_store_factory=None):
     """Build the Flask app (and its Backend) from ``conf``."""
     app = flask.Flask('nutanix_openstack.emulator')
+    # Bodies nested too deeply are a 400, not a RecursionError.
+    app.json = input_limits.BoundedJSONProvider(app)
     app.url_map.converters['v4version'] = V4VersionConverter
     app.url_map.strict_slashes = False
     # Large image uploads are streamed; never buffer them in forms.
@@ -162,7 +177,7 @@ def create_app(conf, disk_store_factory=None):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin.blueprint)
 
-    def render_fault(environ, status, message):
+    def render_fault(environ, status, message, headers=None):
         def fault_app(environ, start_response):
             with app.request_context(environ):
                 response = errors.render(errors.ApiError(
@@ -170,10 +185,11 @@ def create_app(conf, disk_store_factory=None):
                     code=errors.error_code(
                         errors.namespace_of(environ.get('PATH_INFO')),
                         status),
-                    error_group='INJECTED_FAULT'))
+                    error_group='INJECTED_FAULT', headers=headers))
                 return response(environ, start_response)
         return fault_app
 
-    app.wsgi_app = faults.FaultMiddleware(app.wsgi_app, backend.faults,
-                                          render_fault)
+    app.wsgi_app = faults.FaultMiddleware(
+        app.wsgi_app, backend.faults, render_fault,
+        authenticated=_environ_authenticated(backend))
     return app

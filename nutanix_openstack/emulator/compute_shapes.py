@@ -8,10 +8,10 @@ are pure: they never touch storage or the database, they raise
 """
 
 import copy
-import random
 import uuid
 
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 
 NS = 'vmm.v4.ahv.config.'
 VM_TYPE = NS + 'Vm'
@@ -51,7 +51,8 @@ def _type_suffix(obj):
     return (obj.get('$objectType') or '').rsplit('.', 1)[-1]
 
 
-def _require_int(body, key, minimum=1, required=False, default=None):
+def _require_int(body, key, minimum=1, required=False, default=None,
+                 maximum=input_limits.MAX_INT64):
     value = body.get(key, default)
     if value is None:
         if required:
@@ -61,6 +62,8 @@ def _require_int(body, key, minimum=1, required=False, default=None):
         raise BadRequest("'%s' must be an integer" % key, key)
     if value < minimum:
         raise BadRequest("'%s' must be at least %d" % (key, minimum), key)
+    if value > maximum:
+        raise BadRequest("'%s' must be at most %d" % (key, maximum), key)
     return value
 
 
@@ -182,7 +185,8 @@ def parse_disk(disk, default_container=None):
                          'backingInfo')
     source = parse_data_source(backing.get('dataSource'))
     size = _require_int(backing, 'diskSizeBytes', minimum=1,
-                        required=source is None)
+                        required=source is None,
+                        maximum=input_limits.MAX_DISK_SIZE_BYTES)
     container = (ref_ext_id(backing, 'storageContainer')
                  or default_container)
     plan.update(backing='vm_disk', sizeBytes=size, containerExtId=container,
@@ -264,25 +268,6 @@ def used_addresses(vm):
 
 # -------------------------------------------------------------------- VMs
 
-def _mac_address():
-    # Nutanix OUI 50:6b:8d, as AHV assigns to new vNICs.
-    return '50:6b:8d:%02x:%02x:%02x' % tuple(random.randint(0, 255)
-                                             for _ in range(3))
-
-
-def _nic_json(nic):
-    if not isinstance(nic, dict):
-        raise BadRequest("A NIC must be an object", 'nics')
-    nic = copy.deepcopy(nic)
-    nic.setdefault('$objectType', NS + 'Nic')
-    nic['extId'] = new_ext_id()
-    for key in ('backingInfo', 'nicBackingInfo'):
-        backing = nic.get(key)
-        if isinstance(backing, dict) and not backing.get('macAddress'):
-            backing['macAddress'] = _mac_address()
-    return nic
-
-
 def _cdrom_json(cdrom, used):
     if not isinstance(cdrom, dict):
         raise BadRequest("A CD-ROM must be an object", 'cdRoms')
@@ -321,6 +306,7 @@ def validate_vm_fields(body, creating):
     if name is not None and (not isinstance(name, str) or len(name) > 80):
         raise BadRequest("'name' must be a string of at most 80 "
                          "characters", 'name')
+    input_limits.check_name(name, max_length=80, required=False)
     for key in ('numSockets', 'numCoresPerSocket', 'numThreadsPerCore'):
         _require_int(body, key, minimum=1)
     _require_int(body, 'memorySizeBytes', minimum=1024 * 1024)
@@ -366,7 +352,8 @@ def new_vm(body, ext_id, cluster_ext_id, now):
         'bootConfig': copy.deepcopy(body.get('bootConfig') or DEFAULT_BOOT),
         'protectionType': 'UNPROTECTED',
         'disks': [],
-        'nics': [_nic_json(n) for n in body.get('nics') or []],
+        # Filled by the caller (compute_nics) once MACs and IPs are checked.
+        'nics': [],
         'cdRoms': [],
         'gpus': [],
         'serialPorts': [],

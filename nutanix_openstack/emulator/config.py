@@ -59,6 +59,16 @@ emulator_opts = [
         'url_fetch_timeout', default=60, min=1,
         help='Connect/read timeout in seconds when the emulator fetches the '
              'URL of an image created from a UrlSource.'),
+    cfg.BoolOpt(
+        'allow_local_url_sources', default=False,
+        help='Let images be created from URLs whose host is a loopback, '
+             'link-local, unspecified, multicast or reserved address, or '
+             'one of the addresses of the emulator\'s own machine. Off by '
+             'default: an image create must not make the emulator reach '
+             'its own admin API or local services (SSRF). The /file URL of '
+             'one of the emulator\'s own images is always allowed (clients '
+             'derive raw disk images from it). Tests and one-machine '
+             'clouds that serve image files on 127.0.0.1 turn it on.'),
     cfg.StrOpt(
         'qemu_img', default='qemu-img',
         help='qemu-img binary used to convert qcow2/vmdk/vhdx DISK_IMAGE '

@@ -26,7 +26,7 @@ LOG = logging.getLogger(__name__)
 # Namespaces the SDKs ship error models for; anything else (admin API,
 # v3 paths) reports with the prism models.
 KNOWN_NAMESPACES = ('vmm', 'volumes', 'prism', 'dataprotection',
-                    'clustermgmt')
+                    'clustermgmt', 'networking')
 _NS_RE = re.compile(r'^/api/([a-z]+)/v4\.')
 
 

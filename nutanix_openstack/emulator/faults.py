@@ -5,7 +5,8 @@ path, and does one or more of:
 
 * ``latency``: sleep that many seconds before handling the request;
 * ``status``: answer with that HTTP status and a v4 error body instead of
-  handling the request;
+  handling the request; with ``retry_after`` (seconds) the answer carries
+  a ``Retry-After`` header, as a busy cluster's 429/503 does;
 * ``drop_after_bytes``: handle the request, send the status line, the
   headers (with the real Content-Length) and only the first N bytes of the
   body, then shut the TCP connection down: the client sees a genuinely
@@ -14,10 +15,15 @@ path, and does one or more of:
   that submitted it) matches fail with this message.
 
 ``times`` limits how many requests (or tasks) a fault applies to; None
-means until cleared.  The admin API paths are never faulted.
+means until cleared.  The admin API paths are never faulted, and neither
+is a request that fails authentication: it is answered 401 and leaves the
+fault for the next authenticated request.  Every field is validated when
+the fault is added (a bad one is a 400, never a fault that breaks later
+requests).
 """
 
 import logging
+import math
 import re
 import socket
 import threading
@@ -29,21 +35,70 @@ from nutanix_openstack.emulator import errors
 LOG = logging.getLogger(__name__)
 
 ADMIN_PREFIX = '/_emulator/'
+METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS')
+# Longest injected latency or Retry-After: long enough for any timeout
+# test, short enough that a typo does not hang the emulator for days.
+MAX_SECONDS = 600
+MAX_TEXT = 1024
+
+
+def _number(name, value, maximum):
+    """A finite number of seconds in [0, maximum], or 400."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or not 0 <= value <= maximum:
+        raise errors.BadRequest("Fault %s must be a number of seconds from "
+                                "0 to %d, got %r" % (name, maximum, value))
+    return float(value)
+
+
+def _integer(name, value, minimum, maximum):
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            not minimum <= value <= maximum:
+        raise errors.BadRequest("Fault %s must be an integer from %d to %d, "
+                                "got %r" % (name, minimum, maximum, value))
+    return value
+
+
+def _text(name, value):
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise errors.BadRequest("Fault %s must be a string of at most %d "
+                                "characters" % (name, MAX_TEXT))
+    return value
 
 
 class Fault(object):
 
     def __init__(self, path='.*', method=None, status=None, latency=None,
                  drop_after_bytes=None, fail_task=None, times=None,
-                 message=None):
+                 message=None, retry_after=None):
+        path = _text('path', path) if path is not None else '.*'
         try:
             self.path_re = re.compile(path or '.*')
         except re.error as exc:
             raise errors.BadRequest("Invalid fault path regex: %s" % exc)
-        if status is not None and not 400 <= int(status) <= 599:
-            raise errors.BadRequest("Fault status must be 4xx or 5xx")
-        if times is not None and int(times) < 1:
-            raise errors.BadRequest("Fault times must be >= 1")
+        if method is not None:
+            method = _text('method', method).upper()
+            if method not in METHODS:
+                raise errors.BadRequest("Fault method must be one of %s"
+                                        % ', '.join(METHODS))
+        if status is not None:
+            status = _integer('status', status, 400, 599)
+        if retry_after is not None:
+            if status is None:
+                raise errors.BadRequest("Fault retry_after needs a status")
+            retry_after = int(_number('retry_after', retry_after,
+                                      MAX_SECONDS))
+        if latency is not None:
+            latency = _number('latency', latency, MAX_SECONDS)
+        if drop_after_bytes is not None:
+            drop_after_bytes = _integer('drop_after_bytes', drop_after_bytes,
+                                        0, 2 ** 62)
+        if fail_task is not None:
+            fail_task = _text('fail_task', fail_task)
+        if times is not None:
+            times = _integer('times', times, 1, 10 ** 6)
+        if message is not None:
+            message = _text('message', message)
         if not any(v is not None for v in (status, latency,
                                            drop_after_bytes, fail_task)):
             raise errors.BadRequest(
@@ -51,19 +106,20 @@ class Fault(object):
                 "fail_task")
         self.id = str(uuid.uuid4())
         self.path = path or '.*'
-        self.method = method.upper() if method else None
-        self.status = int(status) if status is not None else None
-        self.latency = float(latency) if latency is not None else None
-        self.drop_after_bytes = (int(drop_after_bytes)
-                                 if drop_after_bytes is not None else None)
+        self.method = method
+        self.status = status
+        self.retry_after = retry_after
+        self.latency = latency
+        self.drop_after_bytes = drop_after_bytes
         self.fail_task = fail_task
-        self.times = int(times) if times is not None else None
+        self.times = times
         self.message = message or 'Injected fault'
         self.hits = 0
 
     def to_dict(self):
         return {'id': self.id, 'path': self.path, 'method': self.method,
-                'status': self.status, 'latency': self.latency,
+                'status': self.status, 'retry_after': self.retry_after,
+                'latency': self.latency,
                 'drop_after_bytes': self.drop_after_bytes,
                 'fail_task': self.fail_task, 'times': self.times,
                 'hits': self.hits}
@@ -150,17 +206,23 @@ class FaultRegistry(object):
 class FaultMiddleware(object):
     """WSGI middleware applying request faults around the Flask app."""
 
-    def __init__(self, app, registry, render_error):
+    def __init__(self, app, registry, render_error, authenticated=None):
         self.app = app
         self.registry = registry
-        # render_error(environ, status, message) -> WSGI app answering
-        # with a v4 error body.
+        # render_error(environ, status, message, headers) -> WSGI app
+        # answering with a v4 error body.
         self.render_error = render_error
+        # authenticated(environ) -> bool: faults apply only to requests
+        # that pass authentication (the app answers the others 401).
+        self.authenticated = authenticated
 
     def __call__(self, environ, start_response):
         method = environ.get('REQUEST_METHOD', 'GET')
         path = environ.get('PATH_INFO', '')
         self.registry.set_current_request(method, path)
+        if self.authenticated is not None and \
+                not self.authenticated(environ):
+            return self.app(environ, start_response)
         fault = self.registry.take_request_fault(method, path)
         if fault is None:
             return self.app(environ, start_response)
@@ -169,7 +231,11 @@ class FaultMiddleware(object):
         if fault.latency:
             time.sleep(fault.latency)
         if fault.status is not None:
-            app = self.render_error(environ, fault.status, fault.message)
+            headers = {}
+            if fault.retry_after is not None:
+                headers['Retry-After'] = str(fault.retry_after)
+            app = self.render_error(environ, fault.status, fault.message,
+                                    headers)
         else:
             app = self.app
         if fault.drop_after_bytes is None:

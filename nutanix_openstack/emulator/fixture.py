@@ -2,6 +2,8 @@
 
 * :class:`EmulatorFixture` (a ``fixtures.Fixture``) serves the emulator on
   127.0.0.1:<free port> from a thread, with a temporary data dir.
+  ``allow_local_url_sources=True`` lets images be imported from URLs on
+  loopback (tests that serve image files on 127.0.0.1).
   ``tls=True`` serves HTTPS with a self-signed certificate made on the fly
   (:attr:`ca_file` is its path); ``task_mode`` is ``'immediate'`` (default)
   or ``'async'``.
@@ -81,10 +83,12 @@ class AdminClient(object):
         return self._call('GET', '/inventory').json()
 
     def add_fault(self, method=None, path='.*', status=None, latency=None,
-                  drop_after_bytes=None, fail_task=None, times=None):
+                  drop_after_bytes=None, fail_task=None, times=None,
+                  retry_after=None):
         body = {'method': method, 'path': path, 'status': status,
                 'latency': latency, 'drop_after_bytes': drop_after_bytes,
-                'fail_task': fail_task, 'times': times}
+                'fail_task': fail_task, 'times': times,
+                'retry_after': retry_after}
         return self._call('POST', '/faults', json=body).json()
 
     def list_faults(self):
@@ -170,8 +174,9 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
     """The emulator served from a thread of this process."""
 
     def __init__(self, tls=False, task_mode='immediate', task_delay=0.0,
-                 chunk_size=None):
+                 chunk_size=None, allow_local_url_sources=False):
         super().__init__()
+        self.allow_local_url_sources = allow_local_url_sources
         self.tls = tls
         self.task_mode = task_mode
         self.task_delay = task_delay
@@ -186,7 +191,8 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
         overrides = dict(data_dir=os.path.join(self.data_dir, 'data'),
                          username=self.username, password=self.password,
                          task_mode=self.task_mode,
-                         task_delay=self.task_delay, listen_port=0)
+                         task_delay=self.task_delay, listen_port=0,
+                         allow_local_url_sources=self.allow_local_url_sources)
         if self.chunk_size:
             overrides['chunk_size'] = self.chunk_size
         cert = key = None
@@ -224,7 +230,7 @@ class EmulatorProcess(_EmulatorAttributes):
     """
 
     def __init__(self, data_dir=None, tls=False, task_mode='immediate',
-                 task_delay=0.0, port=None):
+                 task_delay=0.0, port=None, allow_local_url_sources=False):
         self._own_dir = data_dir is None
         self.base_dir = data_dir or tempfile.mkdtemp(prefix='ntnx-emu-')
         self.tls = tls
@@ -247,9 +253,10 @@ class EmulatorProcess(_EmulatorAttributes):
                     'password = %s\n'
                     'task_mode = %s\n'
                     'task_delay = %s\n'
+                    'allow_local_url_sources = %s\n'
                     % (self.port, os.path.join(self.base_dir, 'data'),
                        self.username, self.password, task_mode,
-                       task_delay))
+                       task_delay, allow_local_url_sources))
             if tls:
                 f.write('tls_cert_file = %s\ntls_key_file = %s\n'
                         % (cert, key))

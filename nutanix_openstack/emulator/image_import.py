@@ -16,6 +16,7 @@ import urllib.parse
 import requests
 
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import url_policy
 
 LOG = logging.getLogger(__name__)
 
@@ -116,11 +117,13 @@ class _Hashing(object):
 
 def fetch_url_into_disk(disks, disk_id, url, basic_auth=None,
                         allow_insecure=False, timeout=60, progress=None,
-                        checksum=None):
+                        checksum=None, allow_local=False):
     """Stream ``url`` into the (existing, empty) disk ``disk_id``.
 
     ``checksum`` is a v4 ``ImageSha1Checksum``/``ImageSha256Checksum``
-    dict verified against the bytes.  Raises ApiError on any failure.
+    dict verified against the bytes.  The URL (and every redirect) must
+    pass :func:`url_policy.check_url` (``allow_local``).  Raises ApiError
+    on any failure.
     """
     shown = safe_url(url)
     auth = None
@@ -128,8 +131,10 @@ def fetch_url_into_disk(disks, disk_id, url, basic_auth=None,
         auth = (basic_auth.get('username') or '',
                 basic_auth.get('password') or '')
     try:
-        resp = requests.get(url, stream=True, auth=auth,
-                            verify=not allow_insecure, timeout=timeout)
+        resp = url_policy.open_url(url, auth=auth,
+                                   verify=not allow_insecure,
+                                   timeout=timeout, allow_local=allow_local,
+                                   shown=shown, safe_url=safe_url)
     except requests.RequestException as exc:
         raise errors.ApiError("Could not fetch %s: %s" % (shown, exc),
                               status=400, code='VMM-40020',

@@ -1,11 +1,12 @@
 """The emulated cluster's fixed objects, seeded into state at start.
 
 An inventory file (YAML or JSON, option ``[emulator] inventory_file``)
-describes one Prism Element cluster, its hosts and storage containers;
-without one the built-in :data:`DEFAULT` is used.  ``seed()`` writes them
-into state as v4 clustermgmt bodies (kinds ``cluster``, ``host``,
-``storage_container``), plus the Prism Central entry every real PC lists
-among its clusters (``config.clusterFunction == ['PRISM_CENTRAL']``).
+describes one Prism Element cluster, its hosts, storage containers and
+virtual switches; without one the built-in :data:`DEFAULT` is used.
+``seed()`` writes them into state as v4 clustermgmt and networking bodies
+(kinds ``cluster``, ``host``, ``storage_container``, ``virtual_switch``),
+plus the Prism Central entry every real PC lists among its clusters
+(``config.clusterFunction == ['PRISM_CENTRAL']``).
 Seeding is idempotent: existing objects are left untouched.
 """
 
@@ -13,6 +14,8 @@ import json
 import os
 
 import yaml
+
+from nutanix_openstack.emulator import networking_shapes as net_shapes
 
 DEFAULT = {
     'prism_central': {
@@ -49,6 +52,11 @@ DEFAULT = {
          'ext_id': '00000000-0000-4000-8000-000000000202',
          'max_capacity_bytes': 10 * 1024 ** 4},
     ],
+    # The cluster's AHV virtual switches (VLAN subnets live on one).
+    'virtual_switches': [
+        {'name': 'vs0', 'ext_id': '00000000-0000-4000-8000-000000000301',
+         'is_default': True, 'mtu': 1500},
+    ],
 }
 
 
@@ -61,6 +69,13 @@ class Inventory(object):
             DEFAULT['prism_central']
         self.hosts = data.get('hosts') or []
         self.storage_containers = data.get('storage_containers') or []
+        self.virtual_switches = data.get('virtual_switches') or \
+            DEFAULT['virtual_switches']
+        for switch in self.virtual_switches:
+            if not isinstance(switch, dict) or not switch.get('ext_id') or \
+                    not switch.get('name'):
+                raise ValueError("Every virtual switch of the inventory "
+                                 "needs a name and an ext_id")
         if not self.storage_containers:
             raise ValueError("The inventory needs at least one storage "
                              "container")
@@ -218,3 +233,12 @@ def seed(state, inventory):
             if state.get('storage_container', container['ext_id']) is None:
                 state.put('storage_container', container['ext_id'],
                           container_body(container, cluster))
+        for switch in inventory.virtual_switches:
+            if state.get(net_shapes.KIND_VIRTUAL_SWITCH,
+                         switch['ext_id']) is None:
+                state.put(net_shapes.KIND_VIRTUAL_SWITCH, switch['ext_id'],
+                          net_shapes.virtual_switch_body(
+                              switch['ext_id'], switch['name'],
+                              cluster['ext_id'],
+                              is_default=switch.get('is_default', True),
+                              mtu=switch.get('mtu', 1500)))

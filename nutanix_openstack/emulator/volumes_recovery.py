@@ -17,8 +17,10 @@ JSON it was taken from (address, container, size) for restore and revert.
 import copy
 import datetime
 
+from nutanix_openstack.emulator import compute_nics
 from nutanix_openstack.emulator import compute_shapes
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 from nutanix_openstack.emulator import tasks as tasks_mod
 from nutanix_openstack.emulator import volumes_shapes
 from nutanix_openstack.emulator import volumes_sources as sources
@@ -73,6 +75,7 @@ def parse_create(state, body):
     name = body.get('name')
     if name is not None and not isinstance(name, str):
         raise compute_shapes.BadRequest("'name' must be a string", 'name')
+    input_limits.check_name(name, max_length=256, required=False)
     vms, vgs = [], []
     for key, field, kind, out in (
             ('vmRecoveryPoints', 'vmExtId', sources.KIND_VM, vms),
@@ -352,6 +355,8 @@ def restore(backend, rp, vm_names, vg_names, ctx):
         for vmrp in rp['vmRecoveryPoints']:
             vm = _restored_vm(vmrp, vm_names.get(vmrp['extId']), disks,
                               created_bytes)
+            # The source VM may still hold the NICs' MACs and addresses.
+            compute_nics.readdress(state, vm.get('nics') or [])
             state.put(sources.KIND_VM, vm['extId'], vm)
             created.append((sources.KIND_VM, vm['extId'], sources.REL_VM,
                             vm['name']))

@@ -11,6 +11,7 @@ API refuses with 400.
 import copy
 
 from nutanix_openstack.emulator.compute_shapes import BadRequest
+from nutanix_openstack.emulator import input_limits
 
 NS = 'volumes.v4.config.'
 VG_TYPE = NS + 'VolumeGroup'
@@ -72,6 +73,8 @@ def check_chap_secret(secret, key):
 
 def validate_vg(body, creating):
     _check_str(body, 'name', required=creating)
+    input_limits.check_name(body.get('name'), max_length=256,
+                            required=False)
     _check_str(body, 'description', max_len=1000)
     _check_str(body, 'targetPrefix', max_len=128)
     _check_str(body, 'targetName', max_len=128)
@@ -198,6 +201,8 @@ def parse_volume_disk(body, default_container=None):
             size, int) or size < 1):
         raise BadRequest("'diskSizeBytes' must be a positive integer",
                          'diskSizeBytes')
+    if size is not None:
+        input_limits.check_disk_size(size)
     index = body.get('index')
     if index is not None and (isinstance(index, bool) or not isinstance(
             index, int) or index < 0):

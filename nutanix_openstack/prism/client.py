@@ -28,14 +28,15 @@ Construction::
 
 The implementations live in one module per resource (``images.py``,
 ``vms.py``, ``volume_groups.py``, ``recovery_points.py``, ``clusters.py``,
-``tasks.py``) over the one HTTP session of ``session.py``; they are
-re-exported here.
+``subnets.py``, ``tasks.py``; NIC JSON in ``nics.py``) over the one HTTP
+session of ``session.py``; they are re-exported here.
 """
 
 from nutanix_openstack.prism import clusters
 from nutanix_openstack.prism import images
 from nutanix_openstack.prism import recovery_points
 from nutanix_openstack.prism import session as session_mod
+from nutanix_openstack.prism import subnets
 from nutanix_openstack.prism import tasks
 from nutanix_openstack.prism import vms
 from nutanix_openstack.prism import volume_groups
@@ -46,6 +47,7 @@ VolumeGroupsAPI = volume_groups.VolumeGroupsAPI
 RecoveryPointsAPI = recovery_points.RecoveryPointsAPI
 ClustersAPI = clusters.ClustersAPI
 TasksAPI = tasks.TasksAPI
+SubnetsAPI = subnets.SubnetsAPI
 derived_disk_image_name = images.derived_disk_image_name
 
 
@@ -58,6 +60,7 @@ class PrismClient(object):
     recovery_points = None    # RecoveryPointsAPI
     clusters = None           # ClustersAPI
     tasks = None              # TasksAPI
+    subnets = None            # SubnetsAPI
 
     def __init__(self, endpoints, username, password, verify=True,
                  ca_file=None, connect_timeout=10, read_timeout=120,
@@ -80,6 +83,7 @@ class PrismClient(object):
         self.volume_groups = VolumeGroupsAPI(self.session, self.tasks)
         self.recovery_points = RecoveryPointsAPI(self.session, self.tasks)
         self.clusters = ClustersAPI(self.session)
+        self.subnets = SubnetsAPI(self.session, self.tasks)
         self._cluster_ext_id = None
 
     def __repr__(self):

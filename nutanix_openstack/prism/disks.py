@@ -2,7 +2,8 @@
 
 A VM's disks and a volume group's disks are listed, read, added and
 deleted the same way: only the parent path and the ``rel`` a task names
-the new disk by differ.
+the new disk by differ.  A VM's ``.../nics`` work the same way too
+(``segment='nics'``).
 """
 
 from nutanix_openstack.prism import exceptions as exc
@@ -14,10 +15,13 @@ class DiskCollection(object):
 
     ``parent_path(ext_id, *more)`` builds paths under a parent; ``rel``
     is the task ``entitiesAffected`` rel of a disk; ``parent_kind`` names
-    the parent in error messages.
+    the parent in error messages; ``segment`` is the sub-collection's
+    path segment.
     """
 
-    def __init__(self, session, tasks, parent_path, rel, parent_kind):
+    def __init__(self, session, tasks, parent_path, rel, parent_kind,
+                 segment='disks'):
+        self._segment = segment
         self._session = session
         self._tasks = tasks
         self._path = parent_path
@@ -25,7 +29,8 @@ class DiskCollection(object):
         self._kind = parent_kind
 
     def path(self, parent_ext_id, disk_ext_id=None):
-        more = ('disks',) if disk_ext_id is None else ('disks', disk_ext_id)
+        more = ((self._segment,) if disk_ext_id is None
+                else (self._segment, disk_ext_id))
         return self._path(parent_ext_id, *more)
 
     def list(self, parent_ext_id):
@@ -55,8 +60,9 @@ class DiskCollection(object):
                if d.get('extId') not in before]
         if len(new) != 1:
             raise exc.UnexpectedResponse(
-                'cannot tell which disk task %s added to %s %s'
-                % (task.get('extId'), self._kind, parent_ext_id))
+                'cannot tell which of the %s task %s added to %s %s'
+                % (self._segment, task.get('extId'), self._kind,
+                   parent_ext_id))
         return new[0]
 
     def update(self, parent_ext_id, disk_ext_id, mutate, wait=True):

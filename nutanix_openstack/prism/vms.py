@@ -11,6 +11,7 @@ and ``ExternalDataSourceDiskReference``; or an
 import logging
 
 from nutanix_openstack.prism import disks as disks_mod
+from nutanix_openstack.prism import nics as nics_mod
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import tasks as tasks_mod
 
@@ -139,21 +140,6 @@ def cd_rom_from_image(image_ext_id, bus_type='IDE', index=None):
                 backingInfo=_vm_disk(ref))
 
 
-def nic_on_subnet(subnet_ext_id, mac_address=None, model=None):
-    """A virtual ethernet NIC on a subnet.
-
-    A virtual ethernet NIC on a subnet (``nicBackingInfo`` /
-    ``nicNetworkInfo`` of v4.3).
-    """
-    return _obj(
-        'Nic',
-        nicBackingInfo=_obj('VirtualEthernetNic', macAddress=mac_address,
-                            model=model, isConnected=True),
-        nicNetworkInfo=_obj('VirtualEthernetNicNetworkInfo',
-                            subnet=_obj('SubnetReference',
-                                        extId=subnet_ext_id)))
-
-
 def disk_size(disk):
     """``diskSizeBytes`` of a Disk dict (None for a volume group)."""
     return (disk.get('backingInfo') or {}).get('diskSizeBytes')
@@ -175,6 +161,9 @@ class VmsAPI(object):
         self._tasks = tasks
         self._disks = disks_mod.DiskCollection(
             session, tasks, self._path, paths.REL_VM_DISK, 'VM')
+        self._nics = disks_mod.DiskCollection(
+            session, tasks, self._path, paths.REL_VM_NIC, 'VM',
+            segment='nics')
 
     @staticmethod
     def _path(ext_id, *more):
@@ -187,13 +176,17 @@ class VmsAPI(object):
                **extra_fields):
         """POST vms; waits for the task and returns the VM.
 
-        ``extra_fields`` are more v4 ``Vm`` fields (camelCase).
+        ``nics`` are :func:`nutanix_openstack.prism.nics.nic_spec` dicts,
+        created with the VM in the same task (a MAC or IP already used
+        answers Conflict, an unknown subnet NotFound).  ``extra_fields``
+        are more v4 ``Vm`` fields (camelCase).
         """
         body = _obj('Vm', name=name, description=description,
                     numSockets=num_sockets,
                     numCoresPerSocket=num_cores_per_socket,
                     memorySizeBytes=memory_size_bytes,
-                    disks=list(disks), cdRoms=list(cd_roms), nics=list(nics),
+                    disks=list(disks), cdRoms=list(cd_roms),
+                    nics=list(nics or ()),
                     guestCustomization=guest_customization,
                     bootConfig=boot_config,
                     cluster=(_obj('ClusterReference', extId=cluster_ext_id)
@@ -280,6 +273,47 @@ class VmsAPI(object):
 
     def delete_disk(self, vm_ext_id, disk_ext_id, wait=True):
         return self._disks.delete(vm_ext_id, disk_ext_id, wait=wait)
+
+    # -- NICs (JSON from nutanix_openstack.prism.nics) --------------------
+
+    def list_nics(self, vm_ext_id):
+        return self._nics.list(vm_ext_id)
+
+    def get_nic(self, vm_ext_id, nic_ext_id):
+        return self._nics.get(vm_ext_id, nic_ext_id)
+
+    def add_nic(self, vm_ext_id, nic, wait=True):
+        """POST ``/vms/{vmExtId}/nics``; returns the new NIC dict.
+
+        ``nic`` is a :func:`~nutanix_openstack.prism.nics.nic_spec`.  A
+        MAC or IP already in use raises Conflict, an unknown subnet
+        NotFound, an address outside the subnet BadRequest.
+        """
+        return self._nics.add(vm_ext_id, nic, wait=wait)
+
+    def update_nic(self, vm_ext_id, nic_ext_id, nic, wait=True):
+        """PUT the NIC (If-Match with the VM's ETag); returns it after."""
+        def mutate(current):
+            body = dict(nic)
+            body['extId'] = nic_ext_id
+            return body
+        return self._nics.update(vm_ext_id, nic_ext_id, mutate, wait=wait)
+
+    def delete_nic(self, vm_ext_id, nic_ext_id, wait=True):
+        """DELETE the NIC (its MAC and IP are freed); NotFound if gone."""
+        return self._nics.delete(vm_ext_id, nic_ext_id, wait=wait)
+
+    def find_nic_by_mac(self, mac_address):
+        """``(vm extId, NIC dict)`` of the NIC with that MAC, or None.
+
+        Looks at every VM of the cluster (the VM list carries the NICs).
+        """
+        mac = (mac_address or '').lower()
+        for vm in self.list():
+            for nic in vm.get('nics') or []:
+                if nics_mod.nic_mac(nic) == mac:
+                    return vm.get('extId'), nic
+        return None
 
     def migrate_to_host(self, ext_id, host_ext_id, wait=True):
         body = _obj('VmMigrateToHostParams',

@@ -27,8 +27,10 @@ import flask
 from nutanix_openstack.emulator import backend
 from nutanix_openstack.emulator import errors
 from nutanix_openstack.emulator import image_import
+from nutanix_openstack.emulator import input_limits
 from nutanix_openstack.emulator import responses
 from nutanix_openstack.emulator import tasks
+from nutanix_openstack.emulator import url_policy
 
 blueprint = flask.Blueprint('images', __name__)
 
@@ -84,9 +86,7 @@ def _new_image(ext_id, name, image_type, description=None, source=None,
 
 
 def _validate_common(body):
-    name = body.get('name')
-    if not isinstance(name, str) or not name.strip():
-        raise errors.BadRequest("Image name is required.", code='VMM-40001')
+    name = input_limits.check_name(body.get('name'), code='VMM-40001')
     image_type = body.get('type')
     if image_type not in TYPES:
         raise errors.BadRequest("Image type must be one of %s, got %r."
@@ -166,6 +166,11 @@ def create_image():
         if not isinstance(url, str) or '://' not in url:
             raise errors.BadRequest("UrlSource needs a valid url.",
                                     code='VMM-40004')
+        allow_local = be.opts.allow_local_url_sources
+        # Refused at once (400) rather than in the task; checked again,
+        # with every redirect, when the task fetches it.
+        url_policy.check_url(url, allow_local,
+                             shown=image_import.safe_url(url))
 
         def work(ctx):
             be.disks.create(ext_id, 0)
@@ -174,7 +179,7 @@ def create_image():
                     be.disks, ext_id, url, source.get('basicAuth'),
                     bool(source.get('shouldAllowInsecureUrl')),
                     be.opts.url_fetch_timeout, ctx.progress,
-                    body.get('checksum'))
+                    body.get('checksum'), allow_local=allow_local)
                 _finish_import(be, ext_id, image, ctx)
             except BaseException:
                 # No orphaned bytes when the import fails.
@@ -302,8 +307,9 @@ def download_image(ext_id):
                               code='VMM-40405')
     size = be.disks.size(ext_id)
     headers = {'Accept-Ranges': 'bytes',
+               # Never the raw name: it may hold CR/LF, quotes or "../".
                'Content-Disposition': 'attachment; filename="%s"'
-               % image.get('name', ext_id).replace('"', '')}
+               % input_limits.download_filename(image.get('name'), ext_id)}
     try:
         byte_range = _parse_range(flask.request.headers.get('Range'), size)
     except errors.RangeNotSatisfiable as exc:
@@ -389,13 +395,13 @@ def create_image_v3():
 def upload_image_v3(ext_id):
     be = backend.get()
     image = _get_record(ext_id).body
+    expected = input_limits.declared_length()
     with _uploading_lock:
         if ext_id in _uploading:
             raise errors.Conflict("An upload to image %s is in progress."
                                   % ext_id)
         _uploading.add(ext_id)
     try:
-        expected = flask.request.content_length
         # A fresh disk: an upload replaces whatever was there.
         if be.disks.exists(ext_id):
             be.disks.delete(ext_id)

@@ -16,9 +16,11 @@ import flask
 
 from nutanix_openstack.emulator import backend as backend_mod
 from nutanix_openstack.emulator import compute_disks
+from nutanix_openstack.emulator import compute_nics
 from nutanix_openstack.emulator import compute_power as power
 from nutanix_openstack.emulator import compute_shapes as shapes
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 from nutanix_openstack.emulator import responses
 from nutanix_openstack.emulator import tasks as tasks_mod
 from nutanix_openstack.emulator import volumes_attach
@@ -77,6 +79,9 @@ def create_vm():
     if be.state.get('cluster', cluster) is None:
         raise errors.NotFound("Cluster %s not found." % cluster)
     vm, used = shapes.new_vm(body, ext_id, cluster, tasks_mod.now_iso())
+    nic_specs = [compute_nics.parse(n) for n in body.get('nics') or []]
+    compute_nics.check(be.state, [dict(s) for s in nic_specs])
+    nic_ext_ids = [shapes.new_ext_id() for _ in nic_specs]
     plans = compute_disks.plan(be, vm, body.get('disks') or [], used)
     cdrom_plans = compute_disks.plan_cdroms(be, vm)
 
@@ -85,6 +90,8 @@ def create_vm():
             created = compute_disks.build(be, vm, plans)
             try:
                 created += compute_disks.build_cdroms(be, cdrom_plans)
+                vm['nics'] = compute_nics.build(be.state, nic_specs,
+                                                nic_ext_ids)
                 be.state.put(sources.KIND_VM, ext_id, vm)
                 compute_disks.attach_groups(be, ext_id, plans)
             except Exception:
@@ -358,9 +365,7 @@ def update_disk(vm_ext_id, ext_id):
     new_size = backing.get('diskSizeBytes')
     current = disk['backingInfo']['diskSizeBytes']
     if new_size is not None:
-        if isinstance(new_size, bool) or not isinstance(new_size, int):
-            raise shapes.BadRequest("diskSizeBytes must be an integer",
-                                    'backingInfo.diskSizeBytes')
+        input_limits.check_disk_size(new_size, 'backingInfo.diskSizeBytes')
         if new_size < current:
             raise errors.BadRequest(
                 "A disk cannot shrink (%d -> %d bytes)." % (current,

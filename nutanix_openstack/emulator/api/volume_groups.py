@@ -14,6 +14,7 @@ import flask
 from nutanix_openstack.emulator import backend as backend_mod
 from nutanix_openstack.emulator import compute_shapes
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import input_limits
 from nutanix_openstack.emulator import responses
 from nutanix_openstack.emulator import volumes_attach
 from nutanix_openstack.emulator import volumes_iscsi
@@ -238,9 +239,7 @@ def update_disk(vg_ext_id, ext_id):
     body = responses.json_body()
     new_size = body.get('diskSizeBytes')
     if new_size is not None:
-        if isinstance(new_size, bool) or not isinstance(new_size, int):
-            raise compute_shapes.BadRequest(
-                "diskSizeBytes must be an integer", 'diskSizeBytes')
+        input_limits.check_disk_size(new_size)
         if new_size < disk['diskSizeBytes']:
             raise errors.BadRequest(
                 "A volume disk cannot shrink (%d -> %d bytes)."

@@ -7,6 +7,8 @@ from tests.functional.emulator import helpers
 
 
 def _start(**kwargs):
+    # These tests serve image files on 127.0.0.1 (helpers.FileServer).
+    kwargs.setdefault('allow_local_url_sources', True)
     fix = emu_fixture.EmulatorFixture(**kwargs)
     fix.setUp()
     return fix

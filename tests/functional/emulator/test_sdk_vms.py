@@ -5,8 +5,6 @@ generated client, and every answer must deserialize into the SDK's models
 with no field the SDK does not know.
 """
 
-import uuid
-
 import ntnx_vmm_py_client as vmm
 from ntnx_vmm_py_client import rest as vmm_rest
 
@@ -51,6 +49,7 @@ class TestSdkVmApi(base.SdkTestCase):
         image = self.make_image(b'sdk-image' * 100)
         vg = self.create_vg(disks=[{'diskSizeBytes': MiB}])
         vol_disk = self.vg_disks(vg)[0]['extId']
+        subnet = self.create_subnet()
         guest = vmm.GuestCustomizationParams(config=vmm.CloudInit(
             datasource_type='CONFIG_DRIVE_V2',
             cloud_init_script=vmm.Userdata(value='I2Nsb3VkLWNvbmZpZwo=')))
@@ -65,7 +64,7 @@ class TestSdkVmApi(base.SdkTestCase):
             nics=[vmm.AhvConfigNic(
                 nic_backing_info=vmm.VirtualEthernetNic(is_connected=True),
                 nic_network_info=vmm.VirtualEthernetNicNetworkInfo(
-                    subnet=vmm.SubnetReference(ext_id=str(uuid.uuid4()))))],
+                    subnet=vmm.SubnetReference(ext_id=subnet)))],
             cd_roms=[vmm.AhvConfigCdRom(
                 disk_address=vmm.AhvConfigCdRomAddress(bus_type='SATA'),
                 backing_info=vmm.AhvConfigVmDisk(data_source=vmm.DataSource(

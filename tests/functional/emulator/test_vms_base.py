@@ -18,6 +18,7 @@ VMM = '/api/vmm/v4.3/ahv/config'
 VOLUMES = '/api/volumes/v4.3/config'
 DP = '/api/dataprotection/v4.4/config'
 TASKS = '/api/prism/v4.4/config/tasks'
+NETWORKING = '/api/networking/v4.4/config'
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -134,6 +135,14 @@ class ApiTestCase(testtools.TestCase):
         body.update(extra)
         task = self.run_ok('POST', VOLUMES + '/volume-groups', body)
         return self.created(task, 'volumes:config:volume-group')[0]
+
+    def create_subnet(self, name='net', vlan=0, ipv4=None):
+        """A VLAN subnet (``ipv4``: an IPv4Config dict for IPAM)."""
+        body = {'name': name, 'subnetType': 'VLAN', 'networkId': vlan}
+        if ipv4:
+            body['ipConfig'] = [{'ipv4': ipv4}]
+        task = self.run_ok('POST', NETWORKING + '/subnets', body)
+        return self.created(task, 'networking:config:subnet')[0]
 
     def vg_disks(self, vg_ext_id):
         return self.list('%s/volume-groups/%s/disks' % (VOLUMES, vg_ext_id))

@@ -90,8 +90,9 @@ class OscTestCase(testtools.TestCase):
                     tool, path=glance_api.VENV_BIN):
                 self.skipTest('%s is required' % tool)
         self.tmp = self.useFixture(fixtures.TempDir()).path
+        # The image files these tests import are served on 127.0.0.1.
         self.emu = self.useFixture(emu_fixture.EmulatorFixture(
-            **self.emulator_kwargs))
+            allow_local_url_sources=True, **self.emulator_kwargs))
         self.prism = self.emu.prism_client()
         self.addCleanup(self.prism.close)
         # gunicorn must import the filter: a copy in a directory of its
