@@ -28,3 +28,8 @@ def list_nova_opts():
 def list_emulator_opts():
     from nutanix_openstack.emulator import config
     return config.list_opts()
+
+
+def list_neutron_opts():
+    from nutanix_openstack.neutron import config
+    return config.list_opts()
