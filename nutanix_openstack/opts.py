@@ -11,8 +11,8 @@ def list_prism_opts():
 
 
 def list_glance_opts():
-    from nutanix_openstack.glance import store
-    return store.list_opts()
+    from nutanix_openstack.glance import options
+    return options.list_opts()
 
 
 def list_cinder_opts():

@@ -22,7 +22,6 @@ from nova.virt import hardware
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
 from nutanix_openstack.prism import exceptions as prism_exc
-from nutanix_openstack.prism import images as prism_images
 from nutanix_openstack.prism import vms as prism_vms
 
 LOG = logging.getLogger(__name__)
@@ -54,9 +53,7 @@ class VMOps(object):
     def find_vm(self, instance):
         """The VM dict of an instance, or None (vms.list by name, vms.get)."""
         uuid = instance.uuid
-        found = self._client.vms.list(
-            filter='name eq %s' % prism_images.odata_quote(uuid))
-        found = [vm for vm in found if vm.get('name') == uuid]
+        found = self._client.vms.find_by_name(uuid)
         if not found:
             return None
         if len(found) > 1:
