@@ -19,8 +19,8 @@ a small machine the clients' own CPU bounds the rate at high N.
 """
 
 import argparse
-import io
 import concurrent.futures
+import io
 import os
 import statistics
 import sys

@@ -228,5 +228,6 @@ def print_table(args, pairs):
             statistics.median(ratios),
             '%.2f-%.2f' % (min(ratios), max(ratios))))
 
+
 if __name__ == '__main__':
     main()

@@ -8,8 +8,9 @@ acknowledged survives a SIGKILL (or any crash) of the emulator process,
 without an fsync per write.  A power loss or kernel crash may lose the
 last commits since the previous WAL checkpoint (the database itself stays
 consistent), as for the chunk files of the disk store, which are not
-fsynced either.  The file can be backed up consistently while it runs.  Each thread gets its own
-connection; :meth:`StateStore.transaction` groups several operations
+fsynced either.  The file can be backed up consistently while it runs.
+Each thread gets its own connection (pooled: the server runs a thread per
+request); :meth:`StateStore.transaction` groups several operations
 atomically (nested use joins the outer transaction).
 
 The ``requests`` table remembers ``NTNX-Request-Id`` values and the
