@@ -8,7 +8,10 @@ walks :meth:`~nutanix_openstack.emulator.storage.DiskStore.iter_extents`
   (:data:`SOCKET_KEY`, set by :mod:`server` for HTTP, never for HTTPS),
   the body yields one empty string (the server sends the status line and
   headers) and then sends the data itself: ``os.sendfile`` from the chunk
-  files (no copy through Python) and zeros from one preallocated buffer;
+  files (no copy through Python) and, for runs of zeros, ``os.sendfile``
+  from one in-memory file of zeros (``memfd``: its pages are shared by
+  every send, so a sparse disk's zeros cost no copy either), or
+  ``sendall`` of a zero buffer where there is no ``memfd``;
 * otherwise (TLS, another WSGI server, a fault that counts the bytes it
   lets through) it yields byte strings: file data read in blocks, zeros
   as slices of the shared zero buffer.
@@ -19,6 +22,7 @@ the chunk files are closed either way.
 """
 
 import os
+import threading
 
 # Set by the server: the connection's socket, for bodies that send
 # themselves.  Removed by the fault middleware when it must see the bytes.
@@ -26,6 +30,26 @@ SOCKET_KEY = 'nutanix_emulator.socket'
 BLOCK = 1024 * 1024
 _ZEROS = bytes(BLOCK)
 _ZERO_VIEW = memoryview(_ZEROS)
+_zero_fd = None
+_zero_lock = threading.Lock()
+
+
+def zero_file():
+    """A descriptor of BLOCK zero bytes in memory, or None (no memfd)."""
+    global _zero_fd
+    if _zero_fd is None:
+        with _zero_lock:
+            if _zero_fd is None:
+                try:
+                    fd = os.memfd_create('nutanix-emulator-zeros',
+                                         os.MFD_CLOEXEC)
+                except (AttributeError, OSError):
+                    _zero_fd = -1
+                else:
+                    # Real zero pages (not a hole), written once.
+                    os.pwrite(fd, _ZEROS, 0)
+                    _zero_fd = fd
+    return _zero_fd if _zero_fd >= 0 else None
 
 
 class DiskBody(object):
@@ -57,11 +81,17 @@ class DiskBody(object):
 
     def _send(self, sock):
         out = sock.fileno()
+        zeros = zero_file()
         for fd, offset, n in self._extents:
             while n > 0:
                 if fd is None:
                     piece = min(n, BLOCK)
-                    sock.sendall(_ZERO_VIEW[:piece])
+                    sent = os.sendfile(out, zeros, 0, piece) if zeros \
+                        is not None else 0
+                    if not sent:
+                        sock.sendall(_ZERO_VIEW[:piece])
+                        sent = piece
+                    piece = sent
                 else:
                     piece = os.sendfile(out, fd, offset, n)
                     if not piece:   # a file shorter than its row: zeros

@@ -1,4 +1,4 @@
-"""Image downloads over HTTP: zero-copy (sendfile) and the plain path.
+"""Image transfers over HTTP: zero-copy downloads, the plain path, cut uploads.
 
 Plain HTTP downloads are sent by the body itself (``os.sendfile`` from the
 chunk files, zeros from a shared buffer); HTTPS and fault-counted
@@ -133,3 +133,33 @@ def test_tls_download_is_exact(tls_emulator):
     expected = data + bytes(size - len(data))
     assert api.image_bytes(ext_id) == expected
     check_ranges(api, ext_id, expected, count=8)
+
+
+def test_upload_cut_mid_body_leaves_the_image_empty(emulator):
+    # Bytes are read straight into the chunk buffer (readinto): a client
+    # that dies mid-body still leaves no partial image, and the next
+    # upload works.
+    api = helpers.Api(emulator)
+    ext_id = api.create_empty_image('cut')
+    declared = 20 * MiB
+    sock = socket.create_connection(('127.0.0.1', emulator.server.port))
+    auth = requests.auth._basic_auth_str(emulator.username,
+                                         emulator.password)
+    sock.sendall(('PUT %s/%s/file HTTP/1.1\r\nHost: x\r\n'
+                  'Authorization: %s\r\nContent-Length: %d\r\n'
+                  'Content-Type: application/octet-stream\r\n\r\n'
+                  % (helpers.V3_IMAGES, ext_id, auth, declared)).encode())
+    sock.sendall(os.urandom(9 * MiB + 7))
+    sock.shutdown(socket.SHUT_WR)
+    answer = sock.recv(65536)
+    sock.close()
+    assert answer.startswith(b'HTTP/1.1 400'), answer[:200]
+    assert api.image(ext_id).get('sizeBytes', 0) == 0
+    assert emulator.admin.disk_info(ext_id)['size'] == 0
+    assert api.image_bytes(ext_id) == b''
+    data = os.urandom(5 * MiB + 1)
+    resp = api.upload(ext_id, data)
+    assert resp.status_code == 202, resp.text
+    api.wait_task('ZXJnb24=:' +
+                  resp.json()['status']['execution_context']['task_uuid'])
+    assert api.image_bytes(ext_id) == data
