@@ -29,6 +29,7 @@ def make_client():
         prism_vms.VmsAPI.find_by_name, client.vms)
     client.volume_groups = mock.Mock(spec=prism_client.VolumeGroupsAPI)
     client.clusters = mock.Mock(spec=prism_client.ClustersAPI)
+    client.subnets = mock.Mock(spec=prism_client.SubnetsAPI)
     client.cluster_ext_id = mock.Mock(return_value=CLUSTER)
     return client
 
