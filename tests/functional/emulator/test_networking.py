@@ -192,6 +192,27 @@ class NetworkingTest(base.ApiTestCase):
             k for k in self.emu.admin.inventory()['objects']
             if k in ('subnet', 'nic')))
 
+    def test_racing_creates_take_a_mac_once(self):
+        # Both requests pass the early check; the task re-checks under the
+        # lock, so exactly one NIC gets the MAC and the address.
+        vm = self.create_vm()
+        self.emu.admin.set_task_mode('async', delay=0.3)
+        path = '%s/vms/%s/nics' % (VMM, vm)
+        accepted = [self.call('POST', path, nic(self.managed, MAC1,
+                                                '10.1.0.8'))
+                    for _ in range(2)]
+        accepted += [self.call('POST', VMM + '/vms', self.vm_body(
+            nics=[nic(self.flat, MAC2)])) for _ in range(2)]
+        tasks = [self.wait_task(resp) for resp in accepted]
+        self.assertEqual(['FAILED', 'SUCCEEDED'] * 2,
+                         sorted(t['status'] for t in tasks[:2]) +
+                         sorted(t['status'] for t in tasks[2:]))
+        codes = [t['errorMessages'][0]['code'] for t in tasks
+                 if t['status'] == 'FAILED']
+        self.assertEqual(['VMM-30108', 'VMM-30108'], codes)
+        self.assertEqual(2, len(self.emu.admin.inventory()['objects']['nic']))
+        self.assertEqual(2, len(self.list(VMM + '/vms')))
+
     def test_retried_create_makes_one_nic(self):
         vm = self.create_vm()
         path = '%s/vms/%s/nics' % (VMM, vm)

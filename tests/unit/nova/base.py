@@ -10,6 +10,7 @@ from oslo_utils import uuidutils
 from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import images as prism_images
+from nutanix_openstack.prism import subnets as prism_subnets
 from nutanix_openstack.prism import vms as prism_vms
 from nutanix_openstack.prism import volume_groups as prism_vgs
 
@@ -32,6 +33,7 @@ def make_client():
         prism_vms.VmsAPI.find_by_name, client.vms)
     client.volume_groups = mock.Mock(spec=prism_vgs.VolumeGroupsAPI)
     client.clusters = mock.Mock(spec=prism_clusters.ClustersAPI)
+    client.subnets = mock.Mock(spec=prism_subnets.SubnetsAPI)
     client.cluster_ext_id = mock.Mock(return_value=CLUSTER)
     return client
 

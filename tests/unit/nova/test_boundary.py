@@ -85,6 +85,9 @@ class BoundaryTest(base.TestCase):
             'connection_info': {'driver_volume_type': 'iscsi',
                                 'data': {'volume_group_ext_id': 'vg-1'}},
             'mountpoint': '/dev/sdb', 'requested_size': 1,
+            'vif': {'id': 'port-1', 'type': 'nutanix',
+                    'address': 'fa:16:3e:00:00:01',
+                    'details': {'nutanix_subnet_ext_id': 'subnet-1'}},
         }
 
     def test_only_nova_exceptions_come_out(self):
