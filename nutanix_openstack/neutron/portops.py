@@ -79,8 +79,10 @@ class PortOps(object):
         """
         if not host or host not in self._driver.compute_hosts:
             return False
-        if host == original_host and \
-                port.get('status') == n_const.PORT_STATUS_ACTIVE:
+        # As ML2/OVN: an ACTIVE port (this precommit may be the status
+        # update the poller caused) or an unchanged host needs none.
+        if port.get('status') == n_const.PORT_STATUS_ACTIVE or \
+                host == original_host:
             return False
         if port.get('device_owner') in ml2_consts.NO_PBLOCKS_TYPES:
             return False

@@ -216,6 +216,15 @@ class TestPorts(MockBackendTestCase):
         self.assertEqual('ACTIVE', self.show('port', port['id'])['status'])
         self.assertEqual([], poller.pending_ports(self.admin_ctx))
 
+    def test_active_port_update_adds_no_block(self):
+        port = self.create_port(self.net['id'])
+        self.client.vms.list.return_value = [{'extId': 'vm-1', 'nics': [
+            nics.nic_spec(port['mac_address'], 'ahv-60')]}]
+        self.mech.poller.poll(self.admin_ctx)
+        self.update('port', port['id'], {'name': 'renamed'})
+        self.assertEqual('ACTIVE', self.show('port', port['id'])['status'])
+        self.assertEqual([], poller.pending_ports(self.admin_ctx))
+
     def test_poller_skips_cluster_when_nothing_waits(self):
         self.create_port(self.net['id'], host=None)
         self.assertEqual([], self.mech.poller.poll(self.admin_ctx))
