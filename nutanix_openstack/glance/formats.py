@@ -18,6 +18,11 @@ uploading a format the real cluster does convert as DISK_IMAGE would.
 DISK_IMAGE = 'DISK_IMAGE'
 ISO_IMAGE = 'ISO_IMAGE'
 
+#: Container formats the cluster converts to a raw disk (and checks
+#: first): the store has the cluster derive that disk at upload time, so a
+#: damaged image is refused at the door (see ``Store._verify_on_cluster``).
+CLUSTER_CONVERTS = ('qcow2', 'vmdk', 'vhdx')
+
 #: Bytes needed to recognise every format below.
 SNIFF_BYTES = 512
 
