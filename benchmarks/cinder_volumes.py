@@ -60,9 +60,9 @@ def main():
     from oslo_config import cfg
 
     from nutanix_openstack.cinder import driver
-    from nutanix_openstack.cinder import imageops
     from nutanix_openstack.cinder import options
     from nutanix_openstack.emulator import fixture
+    from nutanix_openstack.prism import locations
 
     objects.register_all()
     emu = fixture.EmulatorProcess()
@@ -127,8 +127,8 @@ def main():
             [block] * (args.data_mib // 4)), size=args.data_mib * MIB)
         meta = {'id': str(uuid.uuid4()), 'disk_format': 'raw',
                 'container_format': 'bare'}
-        loc = (None, [{'url': imageops.make_location(emu.cluster_ext_id,
-                                                     image['extId'])}])
+        loc = (None, [{'url': locations.make_location(emu.cluster_ext_id,
+                                                      image['extId'])}])
         from_image = volume()
         timed('volume from nutanix:// image',
               lambda: drv.clone_image(ctx, from_image, loc, meta, Glance()))

@@ -11,8 +11,8 @@ def list_prism_opts():
 
 
 def list_glance_opts():
-    from nutanix_openstack.glance import store
-    return store.list_opts()
+    from nutanix_openstack.glance import options
+    return options.list_opts()
 
 
 def list_cinder_opts():
@@ -27,4 +27,9 @@ def list_nova_opts():
 
 def list_emulator_opts():
     from nutanix_openstack.emulator import config
+    return config.list_opts()
+
+
+def list_neutron_opts():
+    from nutanix_openstack.neutron import config
     return config.list_opts()

@@ -5,8 +5,9 @@
 # (nova, cinder, glance, glance_store and the Nutanix v4 SDKs from PyPI),
 # then runs style checks, the sample-config check, unit tests and functional
 # tests.  nova, cinder and glance cannot share one Python process (they
-# register overlapping oslo.config options), so every host project's tests
-# run in a pytest process of their own.
+# register overlapping oslo.config options), and neutron's tests switch the
+# process to eventlet, so every host project's tests run in a pytest
+# process of their own.
 #
 # and the end-to-end tier: the quick start's whole one-machine OpenStack on
 # loopback with our drivers, the operator's walk and Tempest (about 12
@@ -50,7 +51,7 @@ for stage in $STAGES; do
     genconfig)
         run_stage genconfig bash tools/genconfig.sh --check ;;
     unit|functional)
-        for area in prism emulator glance cinder nova devstack osc; do
+        for area in prism emulator glance cinder nova neutron devstack osc; do
             [ -d "tests/$stage/$area" ] || continue
             run_stage "$stage/$area" "$VENV/bin/python" -m pytest -q \
                 -p no:cacheprovider "tests/$stage/$area"

@@ -15,8 +15,6 @@ from nutanix_openstack.prism import exceptions as prism_exc
 
 LOG = logging.getLogger(__name__)
 
-backend_errors = volumeops.backend_errors
-
 
 def data_services_ip(cluster):
     """The cluster's ``network.externalDataServiceIp`` (IPv4 or IPv6)."""
@@ -42,10 +40,8 @@ class ConnectionOps(object):
         if self._portal_address is None:
             address = self.configuration.nutanix_iscsi_portal_address
             if not address:
-                with backend_errors('reading the cluster\'s data services '
-                                    'address'):
-                    cluster = self.client.clusters.get_cluster(
-                        self.volume_ops.cluster_ext_id)
+                cluster = self.client.clusters.get_cluster(
+                    self.volume_ops.cluster_ext_id)
                 address = data_services_ip(cluster)
             if not address:
                 raise exception.VolumeBackendAPIException(
@@ -100,15 +96,13 @@ class ConnectionOps(object):
         portal = self.portal()
         vg = self.volume_ops.get_volume_group(volume)
         chap = self._chap()
-        with backend_errors('exporting volume %(id)s to %(ini)s',
-                            id=volume.id, ini=initiator or 'a VM'):
-            disk = self.volume_ops.only_disk(vg['extId'])
-            if not direct and not volumeops.is_attached(
-                    self.client, vg['extId'], initiator):
-                self.client.volume_groups.attach_iscsi_client(
-                    vg['extId'], initiator,
-                    chap_secret=chap[1] if chap else None)
-            iqn = self.target_iqn(vg)
+        disk = self.volume_ops.only_disk(vg['extId'])
+        if not direct and not volumeops.is_attached(
+                self.client, vg['extId'], initiator):
+            self.client.volume_groups.attach_iscsi_client(
+                vg['extId'], initiator,
+                chap_secret=chap[1] if chap else None)
+        iqn = self.target_iqn(vg)
         data = {
             'target_discovered': False,
             'target_portal': portal,
@@ -155,8 +149,7 @@ class ConnectionOps(object):
         Backend calls: ``GET volume-groups/{extId}/...attachments``, ``POST
         .../$actions/detach-iscsi-client``.
         """
-        with backend_errors('looking up volume %(id)s', id=volume.id):
-            vg = self.volume_ops.find_volume_group(volume)
+        vg = self.volume_ops.find_volume_group(volume)
         if vg is None:
             LOG.info('Volume %s has no volume group: nothing to detach',
                      volume.id)
@@ -176,14 +169,13 @@ class ConnectionOps(object):
                            'host': connector.get('host')})
                 return
             initiators = [initiator]
-        with backend_errors('detaching volume %(id)s', id=volume.id):
-            if initiators is None:
-                volumeops.detach_all_iscsi_clients(self.client, vg['extId'])
-                return
-            for initiator in initiators:
-                if volumeops.is_attached(self.client, vg['extId'], initiator):
-                    try:
-                        self.client.volume_groups.detach_iscsi_client(
-                            vg['extId'], initiator)
-                    except prism_exc.NotFound:
-                        pass    # detached concurrently
+        if initiators is None:
+            volumeops.detach_all_iscsi_clients(self.client, vg['extId'])
+            return
+        for initiator in initiators:
+            if volumeops.is_attached(self.client, vg['extId'], initiator):
+                try:
+                    self.client.volume_groups.detach_iscsi_client(
+                        vg['extId'], initiator)
+                except prism_exc.NotFound:
+                    pass    # detached concurrently

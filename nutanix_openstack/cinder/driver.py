@@ -17,6 +17,9 @@ The methods below delegate to the ``*ops`` modules; each names the backend
 calls it makes.
 """
 
+import functools
+import inspect
+
 from cinder import exception
 from cinder import interface
 from cinder.volume import configuration
@@ -35,13 +38,66 @@ from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
 
 CONF = cfg.CONF
 CONF.register_opts(options.ALL_OPTS, group=configuration.SHARED_CONF_GROUP)
 
-backend_errors = volumeops.backend_errors
+# The Cinder objects whose id names what a failed call was about.
+_SUBJECTS = ('volume', 'snapshot', 'group_snapshot', 'group')
+
+
+def _volume_is_busy(args):
+    return exception.VolumeIsBusy(volume_name=args['volume'].name)
+
+
+def _snapshot_is_busy(args):
+    return exception.SnapshotIsBusy(snapshot_name=args['snapshot'].name)
+
+
+def boundary(f=None, in_use=None):
+    """The driver's one error boundary: client errors become Cinder's.
+
+    Every public driver method carries it; the ``*ops`` modules let client
+    errors through.  A ``Conflict`` (the cluster says the object is in use)
+    becomes ``in_use(arguments)`` when the method gives one (a volume or
+    snapshot Cinder then keeps available), and every other client error a
+    ``VolumeBackendAPIException`` naming the method, its object and the
+    backend's message and request id (never credentials: the client does not
+    put them in messages).
+    """
+    if f is None:
+        return functools.partial(boundary, in_use=in_use)
+    sig = inspect.signature(f)
+
+    @functools.wraps(f)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return f(self, *args, **kwargs)
+        except prism_exc.PrismError as e:
+            arguments = sig.bind_partial(self, *args, **kwargs).arguments
+            if in_use is not None and isinstance(e, prism_exc.Conflict):
+                LOG.warning('Nutanix backend: %(action)s: in use on the '
+                            'cluster: %(error)s',
+                            {'action': _action(f, arguments), 'error': e})
+                raise in_use(arguments) from e
+            msg = _('Nutanix backend: %(action)s failed: %(error)s') % {
+                'action': _action(f, arguments), 'error': e}
+            LOG.error(msg)
+            raise exception.VolumeBackendAPIException(data=msg) from e
+    return wrapper
+
+
+def _action(f, arguments):
+    """``create_volume of volume <id>``: the method and what it was about."""
+    for name in _SUBJECTS:
+        subject = arguments.get(name)
+        if getattr(subject, 'id', None):
+            return '%s of %s %s' % (f.__name__, name.replace('_', ' '),
+                                    subject.id)
+    return f.__name__
 
 
 @interface.volumedriver
@@ -84,6 +140,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     # -- setup ----------------------------------------------------------------
 
+    @boundary
     def do_setup(self, context):
         """Build the REST client and resolve the cluster and container.
 
@@ -101,11 +158,10 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         except prism_exc.PrismError as e:
             raise exception.VolumeDriverException(
                 message=_('Nutanix client configuration: %s') % e)
-        with backend_errors('finding the cluster and storage container'):
-            cluster_ext_id = self.client.cluster_ext_id()
-            container = self.client.clusters.find_storage_container(
-                conf.nutanix_storage_container,
-                cluster_ext_id=cluster_ext_id)
+        cluster_ext_id = self.client.cluster_ext_id()
+        container = self.client.clusters.find_storage_container(
+            conf.nutanix_storage_container,
+            cluster_ext_id=cluster_ext_id)
         container_ext_id = prism_clusters.storage_container_ext_id(container)
         self._container_name = container.get('name') or container_ext_id
         self.volume_ops = volumeops.VolumeOps(self.client, cluster_ext_id,
@@ -182,58 +238,54 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     # -- volumes --------------------------------------------------------------
 
+    @boundary
     def create_volume(self, volume):
         """``POST volume-groups`` with one empty disk of ``volume.size``."""
         vg = self.volume_ops.create_volume_group(
-            volume.name, volume.size, description=_describe(volume),
+            volume.name, volume.size, description=volumeops.describe(volume),
             multiattach=volume.multiattach)
         return {'provider_id': vg['extId']}
 
+    @boundary
     def create_cloned_volume(self, volume, src_vref):
         """Copy-on-write clone of the source volume's disk.
 
         ``POST volume-groups`` whose disk's data source is the source
         volume's disk (``VOLUME_DISK``), grown to ``volume.size``.
         """
-        with backend_errors('reading source volume %(id)s', id=src_vref.id):
-            src = self.volume_ops.get_volume_group(src_vref)
-            disk = self.volume_ops.only_disk(src['extId'])
+        src = self.volume_ops.get_volume_group(src_vref)
+        disk = self.volume_ops.only_disk(src['extId'])
         vg = self.volume_ops.create_volume_group(
             volume.name, volume.size,
-            data_source=volumeops.volume_disk_source(disk['extId']),
-            description=_describe(volume), multiattach=volume.multiattach)
+            data_source=prism_vg.volume_disk_source(disk['extId']),
+            description=volumeops.describe(volume),
+            multiattach=volume.multiattach)
         return {'provider_id': vg['extId']}
 
+    @boundary(in_use=_volume_is_busy)
     def delete_volume(self, volume):
         """Delete the volume group; a missing group is success.
 
         ``DELETE volume-groups/{extId}`` after detaching stale iSCSI
-        clients.
+        clients; VolumeIsBusy while the cluster says it is in use.
         """
-        with backend_errors('deleting volume %(id)s', id=volume.id):
-            vg = self.volume_ops.find_volume_group(volume)
-            if vg is None:
-                LOG.info('Volume %s has no volume group; nothing to delete',
-                         volume.id)
-                return
-            try:
-                self.volume_ops.delete_volume_group(vg['extId'])
-            except prism_exc.Conflict as e:
-                # Still attached to a VM (or otherwise in use on the
-                # cluster): Cinder puts the volume back to available.
-                LOG.warning('Volume group %(vg)s of volume %(vol)s is in '
-                            'use: %(err)s',
-                            {'vg': vg['extId'], 'vol': volume.id, 'err': e})
-                raise exception.VolumeIsBusy(volume_name=volume.name)
+        vg = self.volume_ops.find_volume_group(volume)
+        if vg is None:
+            LOG.info('Volume %s has no volume group; nothing to delete',
+                     volume.id)
+            return
+        # Still attached to a VM (or otherwise in use on the cluster): the
+        # boundary raises VolumeIsBusy and Cinder keeps the volume.
+        self.volume_ops.delete_volume_group(vg['extId'])
 
+    @boundary
     def extend_volume(self, volume, new_size):
         """``PUT volume-groups/{extId}/disks/{diskExtId}`` with the new size.
 
         Works while the volume is attached.
         """
-        with backend_errors('extending volume %(id)s', id=volume.id):
-            vg = self.volume_ops.get_volume_group(volume)
-            self.volume_ops.grow(vg['extId'], new_size)
+        vg = self.volume_ops.get_volume_group(volume)
+        self.volume_ops.grow(vg['extId'], new_size)
 
     # The volume group is the export: nothing to do per host beyond the
     # iSCSI client attachment made in initialize_connection.
@@ -246,9 +298,11 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     def remove_export(self, context, volume):
         pass
 
+    @boundary
     def initialize_connection(self, volume, connector):
         return self.connection_ops.initialize_connection(volume, connector)
 
+    @boundary
     def terminate_connection(self, volume, connector, **kwargs):
         others = 0
         if connector is not None:
@@ -258,31 +312,38 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     # -- snapshots ------------------------------------------------------------
 
+    @boundary
     def create_snapshot(self, snapshot):
         return self.snapshot_ops.create_snapshot(snapshot)
 
+    @boundary(in_use=_snapshot_is_busy)
     def delete_snapshot(self, snapshot):
         return self.snapshot_ops.delete_snapshot(snapshot)
 
+    @boundary
     def create_volume_from_snapshot(self, volume, snapshot):
         return self.snapshot_ops.create_volume_from_snapshot(volume, snapshot)
 
+    @boundary
     def revert_to_snapshot(self, context, volume, snapshot):
         return self.snapshot_ops.revert_to_snapshot(volume, snapshot)
 
     # -- images ---------------------------------------------------------------
 
+    @boundary
     def clone_image(self, context, volume, image_location, image_meta,
                     image_service):
         return self.image_ops.clone_image(context, volume, image_location,
                                           image_meta, image_service)
 
+    @boundary
     def copy_image_to_volume(self, context, volume, image_service, image_id,
                              disable_sparse=False):
         return self.image_ops.copy_image_to_volume(
             context, volume, image_service, image_id,
             disable_sparse=disable_sparse)
 
+    @boundary
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta):
         return self.image_ops.copy_volume_to_image(context, volume,
@@ -290,24 +351,29 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     # -- manage ---------------------------------------------------------------
 
+    @boundary
     def manage_existing(self, volume, existing_ref):
         return self.manage_ops.manage_existing(volume, existing_ref)
 
+    @boundary
     def manage_existing_get_size(self, volume, existing_ref):
         return self.manage_ops.manage_existing_get_size(volume, existing_ref)
 
     def unmanage(self, volume):
         return self.manage_ops.unmanage(volume)
 
+    @boundary
     def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
                                sort_keys, sort_dirs):
         return self.manage_ops.get_manageable_volumes(
             cinder_volumes, marker, limit, offset, sort_keys, sort_dirs)
 
+    @boundary
     def manage_existing_snapshot(self, snapshot, existing_ref):
         return self.manage_ops.manage_existing_snapshot(snapshot,
                                                         existing_ref)
 
+    @boundary
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
         return self.manage_ops.manage_existing_snapshot_get_size(
             snapshot, existing_ref)
@@ -315,15 +381,15 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     def unmanage_snapshot(self, snapshot):
         return self.manage_ops.unmanage_snapshot(snapshot)
 
+    @boundary
     def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
                                  offset, sort_keys, sort_dirs):
         volumes = {}
-        with backend_errors('listing volume groups'):
-            for vg in self.client.volume_groups.list():
-                if (vg.get('name') or '').startswith('volume-'):
-                    disk = self.volume_ops.only_disk(vg['extId'])
-                    volumes[vg['extId']] = {'size': volumeops.size_gb_ceil(
-                        disk.get('diskSizeBytes') or 0)}
+        for vg in self.client.volume_groups.list():
+            if (vg.get('name') or '').startswith('volume-'):
+                disk = self.volume_ops.only_disk(vg['extId'])
+                volumes[vg['extId']] = {'size': volumeops.size_gb_ceil(
+                    disk.get('diskSizeBytes') or 0)}
         return self.manage_ops.get_manageable_snapshots(
             cinder_snapshots, marker, limit, offset, sort_keys, sort_dirs,
             volumes)
@@ -338,6 +404,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         """
         return {'status': 'available'}
 
+    @boundary
     def delete_group(self, context, group, volumes):
         """Delete every member volume (``DELETE volume-groups/{extId}``)."""
         updates = []
@@ -361,14 +428,17 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         """
         return None, None, None
 
+    @boundary
     def create_group_snapshot(self, context, group_snapshot, snapshots):
         return self.snapshot_ops.create_group_snapshot(group_snapshot,
                                                        snapshots)
 
+    @boundary
     def delete_group_snapshot(self, context, group_snapshot, snapshots):
         return self.snapshot_ops.delete_group_snapshot(group_snapshot,
                                                        snapshots)
 
+    @boundary
     def create_group_from_src(self, context, group, volumes,
                               group_snapshot=None, snapshots=None,
                               source_group=None, source_vols=None):
@@ -399,10 +469,6 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                         LOG.warning('Could not remove volume group %s',
                                     vg_ext_id, exc_info=True)
         return {'status': 'available'}, updates
-
-
-def _describe(volume):
-    return 'Cinder volume %s' % volume.id
 
 
 def _match(items, attr, value):

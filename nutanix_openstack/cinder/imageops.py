@@ -19,21 +19,13 @@ from oslo_utils import units
 from nutanix_openstack.cinder import volumeops
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import streams as prism_streams
 from nutanix_openstack.prism import vms as prism_vms
+from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
-
-backend_errors = volumeops.backend_errors
-
-# Disk formats the cluster turns into a bootable raw disk itself (the
-# image service converts qcow2/vmdk/vhdx on import; raw is kept as is).
-CLONEABLE_FORMATS = ('raw', 'qcow2', 'vmdk', 'vhdx')
-
-
-parse_location = locations.parse_location
-make_location = locations.make_location
 
 
 def location_urls(image_location, image_meta):
@@ -82,11 +74,11 @@ class ImageOps(object):
     def same_cluster_image(self, urls):
         """extId of the first image among ``urls`` on our cluster."""
         for url in urls:
-            parsed = parse_location(url)
-            if parsed and parsed[0] == self.cluster_ext_id:
-                return parsed[1]
-            if parsed:
-                LOG.debug('Image location %s is on another cluster', url)
+            image_ext_id = locations.image_on_cluster(url,
+                                                      self.cluster_ext_id)
+            if image_ext_id:
+                return image_ext_id
+        LOG.debug('No image location on cluster %s', self.cluster_ext_id)
         return None
 
     def _disk_image_source(self, image_ext_id, volume, image_id):
@@ -94,10 +86,8 @@ class ImageOps(object):
 
         Also checks that the image fits in the volume.
         """
-        with backend_errors('preparing image %(img)s for cloning',
-                            img=image_ext_id):
-            disk_image = self.client.images.ensure_disk_image(image_ext_id)
-            info = self.client.images.get(disk_image)
+        disk_image = self.client.images.ensure_disk_image(image_ext_id)
+        info = self.client.images.get(disk_image)
         size = int(info.get('sizeBytes') or 0)
         if size > volumeops.size_bytes(volume.size):
             raise exception.ImageUnacceptable(
@@ -105,7 +95,7 @@ class ImageOps(object):
                 reason=_('Image virtual size is %(img)d bytes and does not '
                          'fit in a volume of %(vol)d GiB') %
                 {'img': size, 'vol': volume.size})
-        return volumeops.image_source(disk_image)
+        return prism_vg.image_source(disk_image)
 
     def clone_image(self, context, volume, image_location, image_meta,
                     image_service):
@@ -117,7 +107,7 @@ class ImageOps(object):
         """
         meta = image_meta or {}
         disk_format = meta.get('disk_format')
-        if disk_format not in CLONEABLE_FORMATS:
+        if disk_format not in formats.CLONEABLE_DISK_FORMATS:
             LOG.debug('Image %(id)s has disk_format %(fmt)s: not cloned',
                       {'id': meta.get('id'), 'fmt': disk_format})
             return None, False
@@ -130,7 +120,7 @@ class ImageOps(object):
         source = self._disk_image_source(image_ext_id, volume, meta.get('id'))
         vg = self.volume_ops.create_volume_group(
             volume.name, volume.size, data_source=source,
-            description='Cinder volume %s' % volume.id,
+            description=volumeops.describe(volume),
             multiattach=volume.multiattach)
         LOG.info('Volume %(vol)s is a copy-on-write clone of Nutanix image '
                  '%(img)s', {'vol': volume.id, 'img': image_ext_id})
@@ -159,7 +149,7 @@ class ImageOps(object):
         except Exception:
             LOG.debug('No locations for image %s', image_id, exc_info=True)
         image_ext_id = None
-        if image_meta.get('disk_format') in CLONEABLE_FORMATS:
+        if image_meta.get('disk_format') in formats.CLONEABLE_DISK_FORMATS:
             image_ext_id = self.same_cluster_image(urls)
         if image_ext_id:
             source = self._disk_image_source(image_ext_id, volume, image_id)
@@ -169,7 +159,7 @@ class ImageOps(object):
                                                   image_service, image_id)
         try:
             self._replace_disk(vg['extId'], volume,
-                               volumeops.image_source(temp_image))
+                               prism_vg.image_source(temp_image))
         finally:
             self._delete_image_quietly(temp_image)
 
@@ -184,17 +174,15 @@ class ImageOps(object):
                 self.configuration.safe_get('volume_dd_blocksize') or '1M',
                 size=volume.size, run_as_root=False)
             size = os.path.getsize(tmp.name)
-            with backend_errors('uploading image %(id)s to the cluster',
-                                id=image_id):
-                image = self.client.images.create_for_upload(
-                    name, cluster_ext_id=self.cluster_ext_id)
-                try:
-                    with open(tmp.name, 'rb') as data:
-                        self.client.images.upload(image['extId'], data,
-                                                  size=size)
-                except Exception:
-                    with excutils.save_and_reraise_exception():
-                        self._delete_image_quietly(image['extId'])
+            image = self.client.images.create_for_upload(
+                name, cluster_ext_id=self.cluster_ext_id)
+            try:
+                with open(tmp.name, 'rb') as data:
+                    self.client.images.upload(image['extId'], data,
+                                              size=size)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._delete_image_quietly(image['extId'])
         return image['extId']
 
     def _replace_disk(self, vg_ext_id, volume, source):
@@ -204,23 +192,22 @@ class ImageOps(object):
         leaves the volume with its original disk.
         """
         vgs = self.client.volume_groups
-        with backend_errors('filling volume %(id)s', id=volume.id):
-            old = self.volume_ops.only_disk(vg_ext_id)
-            new = vgs.add_disk(vg_ext_id, volumeops.prism_vg.volume_disk(
-                volumeops.size_bytes(volume.size),
-                self.volume_ops.container_ext_id, data_source=source))
-            try:
-                vgs.delete_disk(vg_ext_id, old['extId'])
-                self.volume_ops.grow(vg_ext_id, volume.size)
-            except Exception:
-                with excutils.save_and_reraise_exception():
-                    new_id = (new or {}).get('extId')
-                    if new_id:
-                        try:
-                            vgs.delete_disk(vg_ext_id, new_id)
-                        except prism_exc.PrismError:
-                            LOG.warning('Could not remove disk %s',
-                                        new_id, exc_info=True)
+        old = self.volume_ops.only_disk(vg_ext_id)
+        new = vgs.add_disk(vg_ext_id, prism_vg.volume_disk(
+            volumeops.size_bytes(volume.size),
+            self.volume_ops.container_ext_id, data_source=source))
+        try:
+            vgs.delete_disk(vg_ext_id, old['extId'])
+            self.volume_ops.grow(vg_ext_id, volume.size)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                new_id = (new or {}).get('extId')
+                if new_id:
+                    try:
+                        vgs.delete_disk(vg_ext_id, new_id)
+                    except prism_exc.PrismError:
+                        LOG.warning('Could not remove disk %s',
+                                    new_id, exc_info=True)
 
     def _delete_image_quietly(self, image_ext_id):
         try:
@@ -244,38 +231,36 @@ class ImageOps(object):
         """
         vg = self.volume_ops.get_volume_group(volume)
         vm_name = 'cinder-upload-%s-%s' % (volume.id, uuid.uuid4().hex[:8])
-        with backend_errors('making an image of volume %(id)s',
-                            id=volume.id):
-            disk = self.volume_ops.only_disk(vg['extId'])
-            memory = self.configuration.nutanix_upload_vm_memory_mb
-            vm = self.client.vms.create(
-                vm_name, memory_size_bytes=memory * units.Mi,
-                disks=[prism_vms.disk_from_volume_disk(
-                    vg['extId'], disk['extId'],
-                    size_bytes=int(disk.get('diskSizeBytes') or 0) or None)],
-                description='Temporary VM carrying a clone of Cinder '
-                            'volume %s for an image upload' % volume.id,
-                cluster_ext_id=self.cluster_ext_id)
+        disk = self.volume_ops.only_disk(vg['extId'])
+        memory = self.configuration.nutanix_upload_vm_memory_mb
+        vm = self.client.vms.create(
+            vm_name, memory_size_bytes=memory * units.Mi,
+            disks=[prism_vms.disk_from_volume_disk(
+                vg['extId'], disk['extId'],
+                size_bytes=int(disk.get('diskSizeBytes') or 0) or None)],
+            description='Temporary VM carrying a clone of Cinder '
+                        'volume %s for an image upload' % volume.id,
+            cluster_ext_id=self.cluster_ext_id)
+        try:
+            vm_disks = self.client.vms.list_disks(vm['extId'])
+            if len(vm_disks) != 1:
+                raise exception.VolumeBackendAPIException(
+                    data=_('Temporary VM %(vm)s has %(n)d disks') %
+                    {'vm': vm['extId'], 'n': len(vm_disks)})
             try:
-                vm_disks = self.client.vms.list_disks(vm['extId'])
-                if len(vm_disks) != 1:
-                    raise exception.VolumeBackendAPIException(
-                        data=_('Temporary VM %(vm)s has %(n)d disks') %
-                        {'vm': vm['extId'], 'n': len(vm_disks)})
-                try:
-                    image = self.client.images.create_from_vm_disk(
-                        name, vm['extId'], vm_disks[0]['extId'],
-                        cluster_ext_ids=[self.cluster_ext_id])
-                except Exception:
-                    with excutils.save_and_reraise_exception():
-                        for leftover in self.client.images.find_by_name(name):
-                            self._delete_image_quietly(leftover['extId'])
-            finally:
-                try:
-                    self.client.vms.delete(vm['extId'])
-                except prism_exc.PrismError:
-                    LOG.warning('Could not delete temporary VM %s',
-                                vm['extId'], exc_info=True)
+                image = self.client.images.create_from_vm_disk(
+                    name, vm['extId'], vm_disks[0]['extId'],
+                    cluster_ext_ids=[self.cluster_ext_id])
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    for leftover in self.client.images.find_by_name(name):
+                        self._delete_image_quietly(leftover['extId'])
+        finally:
+            try:
+                self.client.vms.delete(vm['extId'])
+            except prism_exc.PrismError:
+                LOG.warning('Could not delete temporary VM %s',
+                            vm['extId'], exc_info=True)
         return image
 
     def copy_volume_to_image(self, context, volume, image_service,
@@ -291,7 +276,8 @@ class ImageOps(object):
         image is deleted.
         """
         glance_id = image_meta['id']
-        image = self.image_from_volume(volume, 'glance-%s' % glance_id)
+        image = self.image_from_volume(
+            volume, locations.glance_image_name(glance_id))
         image_ext_id = image['extId']
         registered = False
         try:
@@ -312,7 +298,7 @@ class ImageOps(object):
 
     def _register_location(self, context, image_service, glance_id,
                            image_ext_id):
-        url = make_location(self.cluster_ext_id, image_ext_id)
+        url = locations.make_location(self.cluster_ext_id, image_ext_id)
         metadata = {}
         store_id = self.configuration.nutanix_glance_store_id
         if store_id:
@@ -333,17 +319,15 @@ class ImageOps(object):
         glance_id = image_meta['id']
         if image_meta.get('disk_format') == 'raw' and image_meta.get(
                 'container_format') in (None, 'bare'):
-            with backend_errors('reading image %(img)s', img=image_ext_id):
-                chunks = self.client.images.download(image_ext_id)
-                image_service.update(context, glance_id, {},
-                                     prism_streams.ChunkReader(chunks))
+            chunks = self.client.images.download(image_ext_id)
+            image_service.update(context, glance_id, {},
+                                 prism_streams.ChunkReader(chunks))
             return
         conv_dir = _conversion_dir()
         with tempfile.NamedTemporaryFile(dir=conv_dir,
                                          prefix='nutanix-') as tmp:
-            with backend_errors('reading image %(img)s', img=image_ext_id):
-                for chunk in self.client.images.download(image_ext_id):
-                    tmp.write(chunk)
+            for chunk in self.client.images.download(image_ext_id):
+                tmp.write(chunk)
             tmp.flush()
             image_utils.upload_volume(context, image_service, image_meta,
                                       tmp.name, run_as_root=False)

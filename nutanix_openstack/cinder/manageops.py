@@ -10,8 +10,6 @@ from nutanix_openstack.prism import exceptions as prism_exc
 
 LOG = logging.getLogger(__name__)
 
-backend_errors = volumeops.backend_errors
-
 
 def _invalid(existing_ref, reason):
     return exception.ManageExistingInvalidReference(
@@ -51,20 +49,18 @@ class ManageOps(object):
         ext_id, name = _reference(
             existing_ref, _('source-id (volume group extId) or source-name '
                             '(volume group name) is required'))
-        with backend_errors('looking up volume group %(ref)s',
-                            ref=ext_id or name):
-            if ext_id:
-                vg = _get_or_none(self.client.volume_groups.get, ext_id)
-            else:
-                found = self.volume_ops.find_by_name(name)
-                if len(found) > 1:
-                    raise _invalid(existing_ref,
-                                   _('%d volume groups are named %s; use '
-                                     'source-id') % (len(found), name))
-                vg = found[0] if found else None
-            if vg is None:
-                raise _invalid(existing_ref, _('no such volume group'))
-            disks = self.client.volume_groups.list_disks(vg['extId'])
+        if ext_id:
+            vg = _get_or_none(self.client.volume_groups.get, ext_id)
+        else:
+            found = self.client.volume_groups.find_by_name(name)
+            if len(found) > 1:
+                raise _invalid(existing_ref,
+                               _('%d volume groups are named %s; use '
+                                 'source-id') % (len(found), name))
+            vg = found[0] if found else None
+        if vg is None:
+            raise _invalid(existing_ref, _('no such volume group'))
+        disks = self.client.volume_groups.list_disks(vg['extId'])
         if len(disks) != 1:
             raise _invalid(existing_ref,
                            _('volume group has %d disks; a Cinder volume has '
@@ -85,12 +81,11 @@ class ManageOps(object):
         volume-groups/{extId}`` (name), maybe ``PUT .../disks/{extId}``.
         """
         vg, disk = self._existing_volume_group(existing_ref)
-        with backend_errors('managing volume group %(vg)s', vg=vg['extId']):
-            if vg.get('name') != volume.name:
-                self.client.volume_groups.update(vg['extId'],
-                                                 name=volume.name)
-            size_gb = volumeops.size_gb_ceil(disk.get('diskSizeBytes') or 0)
-            self.volume_ops.grow(vg['extId'], size_gb)
+        if vg.get('name') != volume.name:
+            self.client.volume_groups.update(vg['extId'],
+                                             name=volume.name)
+        size_gb = volumeops.size_gb_ceil(disk.get('diskSizeBytes') or 0)
+        self.volume_ops.grow(vg['extId'], size_gb)
         return {'provider_id': vg['extId']}
 
     def unmanage(self, volume):
@@ -112,29 +107,28 @@ class ManageOps(object):
                  if v.provider_id}
         known_names = {v.name: v.id for v in cinder_volumes}
         entries = []
-        with backend_errors('listing volume groups'):
-            for vg in self.client.volume_groups.list():
-                cluster = vg.get('clusterReference')
-                if cluster and cluster != self.volume_ops.cluster_ext_id:
-                    continue
-                disks = self.client.volume_groups.list_disks(vg['extId'])
-                cinder_id = (known.get(vg['extId']) or
-                             known_names.get(vg.get('name')))
-                size = sum(int(d.get('diskSizeBytes') or 0) for d in disks)
-                reason = None
-                if cinder_id:
-                    reason = _('Already managed')
-                elif len(disks) != 1:
-                    reason = _('Volume group has %d disks') % len(disks)
-                entries.append({
-                    'reference': {'source-id': vg['extId'],
-                                  'source-name': vg.get('name')},
-                    'size': volumeops.size_gb_ceil(size),
-                    'safe_to_manage': reason is None,
-                    'reason_not_safe': reason,
-                    'cinder_id': cinder_id,
-                    'extra_info': None,
-                })
+        for vg in self.client.volume_groups.list():
+            cluster = vg.get('clusterReference')
+            if cluster and cluster != self.volume_ops.cluster_ext_id:
+                continue
+            disks = self.client.volume_groups.list_disks(vg['extId'])
+            cinder_id = (known.get(vg['extId']) or
+                         known_names.get(vg.get('name')))
+            size = sum(int(d.get('diskSizeBytes') or 0) for d in disks)
+            reason = None
+            if cinder_id:
+                reason = _('Already managed')
+            elif len(disks) != 1:
+                reason = _('Volume group has %d disks') % len(disks)
+            entries.append({
+                'reference': {'source-id': vg['extId'],
+                              'source-name': vg.get('name')},
+                'size': volumeops.size_gb_ceil(size),
+                'safe_to_manage': reason is None,
+                'reason_not_safe': reason,
+                'cinder_id': cinder_id,
+                'extra_info': None,
+            })
         return volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs)
 
@@ -144,14 +138,12 @@ class ManageOps(object):
         ext_id, name = _reference(
             existing_ref, _('source-id (recovery point extId) or '
                             'source-name is required'))
-        with backend_errors('looking up recovery point %(ref)s',
-                            ref=ext_id or name):
-            if ext_id:
-                rp = _get_or_none(self.client.recovery_points.get, ext_id)
-            else:
-                found = self.snapshot_ops.find_by_name(name)
-                rp = found[0] if len(found) == 1 else None
-            vg = self.volume_ops.find_volume_group(snapshot.volume)
+        if ext_id:
+            rp = _get_or_none(self.client.recovery_points.get, ext_id)
+        else:
+            found = self.client.recovery_points.find_by_name(name)
+            rp = found[0] if len(found) == 1 else None
+        vg = self.volume_ops.find_volume_group(snapshot.volume)
         if rp is None:
             raise _invalid(existing_ref,
                            _('no such recovery point (or the name is '
@@ -189,25 +181,24 @@ class ManageOps(object):
         known = {s.provider_id: s.id for s in cinder_snapshots
                  if s.provider_id}
         entries = []
-        with backend_errors('listing recovery points'):
-            for rp in self.client.recovery_points.list():
-                vgrps = rp.get('volumeGroupRecoveryPoints') or []
-                if len(vgrps) != 1:
-                    continue
-                vg_ext_id = vgrps[0].get('volumeGroupExtId')
-                if vg_ext_id not in volumes:
-                    continue
-                cinder_id = known.get(rp['extId'])
-                entries.append({
-                    'reference': {'source-id': rp['extId'],
-                                  'source-name': rp.get('name')},
-                    'size': volumes[vg_ext_id]['size'],
-                    'safe_to_manage': cinder_id is None,
-                    'reason_not_safe': (_('Already managed')
-                                        if cinder_id else None),
-                    'cinder_id': cinder_id,
-                    'extra_info': None,
-                    'source_reference': {'source-id': vg_ext_id},
-                })
+        for rp in self.client.recovery_points.list():
+            vgrps = rp.get('volumeGroupRecoveryPoints') or []
+            if len(vgrps) != 1:
+                continue
+            vg_ext_id = vgrps[0].get('volumeGroupExtId')
+            if vg_ext_id not in volumes:
+                continue
+            cinder_id = known.get(rp['extId'])
+            entries.append({
+                'reference': {'source-id': rp['extId'],
+                              'source-name': rp.get('name')},
+                'size': volumes[vg_ext_id]['size'],
+                'safe_to_manage': cinder_id is None,
+                'reason_not_safe': (_('Already managed')
+                                    if cinder_id else None),
+                'cinder_id': cinder_id,
+                'extra_info': None,
+                'source_reference': {'source-id': vg_ext_id},
+            })
         return volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs)

@@ -14,10 +14,9 @@ from oslo_utils import excutils
 from nutanix_openstack.cinder import volumeops
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
-
-backend_errors = volumeops.backend_errors
 
 
 class SnapshotOps(object):
@@ -27,10 +26,6 @@ class SnapshotOps(object):
         self.volume_ops = volume_ops
 
     # -- lookups --------------------------------------------------------------
-
-    def find_by_name(self, name):
-        return self.client.recovery_points.list(
-            filter='name eq %s' % volumeops.odata_quote(name))
 
     def find_recovery_point(self, snapshot):
         """The recovery point of ``snapshot``, or None.
@@ -44,7 +39,7 @@ class SnapshotOps(object):
                 LOG.debug('Recovery point %s of snapshot %s not found',
                           snapshot.provider_id, snapshot.id)
                 return None
-        found = self.find_by_name(snapshot.name)
+        found = self.client.recovery_points.find_by_name(snapshot.name)
         return found[0] if found else None
 
     def volume_group_recovery_point(self, snapshot):
@@ -93,17 +88,15 @@ class SnapshotOps(object):
         fails half-way.
         """
         try:
-            with backend_errors('creating recovery point %(name)s',
-                                name=name):
-                return self.client.recovery_points.create(
-                    name, volume_group_ext_ids=list(vg_ext_ids))
+            return self.client.recovery_points.create(
+                name, volume_group_ext_ids=list(vg_ext_ids))
         except Exception:
             with excutils.save_and_reraise_exception():
                 self.delete_by_name(name)
 
     def delete_by_name(self, name):
         try:
-            leftovers = self.find_by_name(name)
+            leftovers = self.client.recovery_points.find_by_name(name)
         except prism_exc.PrismError:
             LOG.warning('Could not look for leftover recovery points named '
                         '%s', name, exc_info=True)
@@ -112,15 +105,18 @@ class SnapshotOps(object):
             self.delete_recovery_point(rp['extId'], best_effort=True)
 
     def delete_recovery_point(self, rp_ext_id, best_effort=False):
+        """Delete a recovery point; one already gone is success.
+
+        With ``best_effort`` (removing leftovers after a failure) another
+        error is logged, not raised.
+        """
         try:
             self.client.recovery_points.delete(rp_ext_id)
         except prism_exc.NotFound:
             LOG.debug('Recovery point %s already deleted', rp_ext_id)
-        except prism_exc.PrismError as e:
+        except prism_exc.PrismError:
             if not best_effort:
-                raise exception.VolumeBackendAPIException(
-                    data=_('Nutanix backend: deleting recovery point %(rp)s '
-                           'failed: %(err)s') % {'rp': rp_ext_id, 'err': e})
+                raise
             LOG.warning('Could not remove recovery point %s', rp_ext_id,
                         exc_info=True)
 
@@ -143,25 +139,14 @@ class SnapshotOps(object):
                       'recovery point is deleted with the group snapshot',
                       snapshot.id, snapshot.group_snapshot_id)
             return
-        with backend_errors('looking up snapshot %(id)s', id=snapshot.id):
-            rp = self.find_recovery_point(snapshot)
+        rp = self.find_recovery_point(snapshot)
         if rp is None:
             LOG.info('Snapshot %s has no recovery point on the backend; '
                      'nothing to delete', snapshot.id)
             return
-        try:
-            self.client.recovery_points.delete(rp['extId'])
-        except prism_exc.NotFound:
-            LOG.debug('Recovery point %s already deleted', rp['extId'])
-        except prism_exc.Conflict as e:
-            LOG.warning('Recovery point %(rp)s of snapshot %(snap)s is in '
-                        'use: %(err)s', {'rp': rp['extId'],
-                                         'snap': snapshot.id, 'err': e})
-            raise exception.SnapshotIsBusy(snapshot_name=snapshot.name)
-        except prism_exc.PrismError as e:
-            raise exception.VolumeBackendAPIException(
-                data=_('Nutanix backend: deleting snapshot %(snap)s failed: '
-                       '%(err)s') % {'snap': snapshot.id, 'err': e})
+        # A recovery point in use (a Conflict) is SnapshotIsBusy at the
+        # driver's boundary.
+        self.delete_recovery_point(rp['extId'])
 
     def create_volume_from_snapshot(self, volume, snapshot):
         """Copy-on-write restore of the snapshot into a new volume.
@@ -172,13 +157,12 @@ class SnapshotOps(object):
         Backend calls: ``GET recovery-points/{extId}``, ``POST
         volume-groups`` with a ``DISK_RECOVERY_POINT`` data source.
         """
-        with backend_errors('reading snapshot %(id)s', id=snapshot.id):
-            rp, vgrp, disk_rp = self.disk_recovery_point(snapshot)
-        source = volumeops.disk_recovery_point_source(
-            rp['extId'], vgrp.get('extId'), disk_rp)
+        rp, vgrp, disk_rp = self.disk_recovery_point(snapshot)
+        source = prism_vg.disk_recovery_point_source(
+            disk_rp['diskRecoveryPointExtId'])
         vg = self.volume_ops.create_volume_group(
             volume.name, volume.size, data_source=source,
-            description=_describe(volume),
+            description=volumeops.describe(volume),
             multiattach=volume.multiattach)
         return {'provider_id': vg['extId']}
 
@@ -190,11 +174,9 @@ class SnapshotOps(object):
         snapshot.
         """
         vg = self.volume_ops.get_volume_group(volume)
-        with backend_errors('reverting volume %(vol)s to snapshot %(snap)s',
-                            vol=volume.id, snap=snapshot.id):
-            _rp, vgrp = self.volume_group_recovery_point(snapshot)
-            self.client.volume_groups.revert(vg['extId'], vgrp['extId'])
-            self.volume_ops.grow(vg['extId'], volume.size)
+        _rp, vgrp = self.volume_group_recovery_point(snapshot)
+        self.client.volume_groups.revert(vg['extId'], vgrp['extId'])
+        self.volume_ops.grow(vg['extId'], volume.size)
 
     # -- groups ---------------------------------------------------------------
 
@@ -217,15 +199,10 @@ class SnapshotOps(object):
         """``DELETE`` the one recovery point of the group snapshot."""
         rp_ids = {s.provider_id for s in snapshots if s.provider_id}
         if not rp_ids:
-            with backend_errors('looking up group snapshot %(id)s',
-                                id=group_snapshot.id):
-                rp_ids = {rp['extId'] for rp in self.find_by_name(
-                    'group-snapshot-%s' % group_snapshot.id)}
+            found = self.client.recovery_points.find_by_name(
+                'group-snapshot-%s' % group_snapshot.id)
+            rp_ids = {rp['extId'] for rp in found}
         for rp_ext_id in rp_ids:
             self.delete_recovery_point(rp_ext_id)
         updates = [{'id': s.id, 'status': 'deleted'} for s in snapshots]
         return {'status': 'deleted'}, updates
-
-
-def _describe(volume):
-    return 'Cinder volume %s' % volume.id

@@ -2,11 +2,11 @@
 
 A Cinder volume is a v4 volume group named ``volume-<id>`` holding exactly
 one disk; its extId is the volume's ``provider_id``.  Everything here talks
-to the cluster through :class:`nutanix_openstack.prism.client.PrismClient`
-and raises Cinder exceptions only.
+to the cluster through :class:`nutanix_openstack.prism.client.PrismClient`;
+client errors pass through to the driver's one error boundary
+(:func:`nutanix_openstack.cinder.driver.boundary`), which turns them into
+Cinder exceptions.
 """
-
-import contextlib
 
 from cinder import exception
 from oslo_log import log as logging
@@ -15,7 +15,6 @@ from oslo_utils import units
 
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import exceptions as prism_exc
-from nutanix_openstack.prism import images as prism_images
 from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
@@ -23,22 +22,9 @@ LOG = logging.getLogger(__name__)
 GiB = units.Gi
 
 
-@contextlib.contextmanager
-def backend_errors(action, **params):
-    """Raise client failures as ``VolumeBackendAPIException``.
-
-    ``action`` is a short description of what was attempted; the backend
-    message, code and request id come from the client's exception (never
-    credentials: the client does not put them in messages).
-    """
-    try:
-        yield
-    except prism_exc.PrismError as e:
-        what = action % params if params else action
-        msg = _('Nutanix backend: %(action)s failed: %(error)s') % {
-            'action': what, 'error': e}
-        LOG.error(msg)
-        raise exception.VolumeBackendAPIException(data=msg)
+def describe(volume):
+    """The description of a Cinder volume's volume group."""
+    return 'Cinder volume %s' % volume.id
 
 
 def size_bytes(size_gb):
@@ -47,10 +33,6 @@ def size_bytes(size_gb):
 
 def size_gb_ceil(num_bytes):
     return int((int(num_bytes) + GiB - 1) // GiB)
-
-
-# The client's ``$filter`` string literal (used by snapshotops too).
-odata_quote = prism_images.odata_quote
 
 
 class VolumeOps(object):
@@ -62,11 +44,6 @@ class VolumeOps(object):
         self.container_ext_id = container_ext_id
 
     # -- lookups --------------------------------------------------------------
-
-    def find_by_name(self, name):
-        """Volume groups named ``name`` (a list; normally 0 or 1)."""
-        return self.client.volume_groups.list(
-            filter='name eq %s' % odata_quote(name))
 
     def find_volume_group(self, volume):
         """The volume group of ``volume``, or None when it does not exist.
@@ -81,7 +58,7 @@ class VolumeOps(object):
             except prism_exc.NotFound:
                 LOG.debug('Volume group %s of volume %s not found by id',
                           provider_id, volume.id)
-        found = self.find_by_name(volume.name)
+        found = self.client.volume_groups.find_by_name(volume.name)
         return found[0] if found else None
 
     def get_volume_group(self, volume):
@@ -119,15 +96,14 @@ class VolumeOps(object):
         disk = prism_vg.volume_disk(wanted, self.container_ext_id,
                                     data_source=data_source)
         try:
-            with backend_errors('creating volume group %(name)s', name=name):
-                vg = self.client.volume_groups.create(
-                    name, disks=[disk], description=description,
-                    sharing_status='SHARED',
-                    cluster_ext_id=self.cluster_ext_id)
-                created = self.only_disk(vg['extId'])
-                if int(created.get('diskSizeBytes') or 0) < wanted:
-                    self.client.volume_groups.resize_disk(
-                        vg['extId'], created['extId'], wanted)
+            vg = self.client.volume_groups.create(
+                name, disks=[disk], description=description,
+                sharing_status='SHARED',
+                cluster_ext_id=self.cluster_ext_id)
+            created = self.only_disk(vg['extId'])
+            if int(created.get('diskSizeBytes') or 0) < wanted:
+                self.client.volume_groups.resize_disk(
+                    vg['extId'], created['extId'], wanted)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self.delete_by_name(name)
@@ -136,7 +112,7 @@ class VolumeOps(object):
     def delete_by_name(self, name):
         """Best-effort removal of half-created groups after a failure."""
         try:
-            leftovers = self.find_by_name(name)
+            leftovers = self.client.volume_groups.find_by_name(name)
         except prism_exc.PrismError:
             LOG.warning('Could not look for leftover volume groups named '
                         '%s', name, exc_info=True)
@@ -203,15 +179,3 @@ def detach_all_iscsi_clients(client, vg_ext_id):
                                     iscsi_client['iscsiInitiatorName'])
         except prism_exc.NotFound:
             pass        # detached concurrently
-
-
-# -- disk data sources (v4 ``EntityReference``, built by the client) -------
-
-image_source = prism_vg.image_source
-volume_disk_source = prism_vg.volume_disk_source
-
-
-def disk_recovery_point_source(rp_ext_id, vgrp_ext_id, disk_rp):
-    """Reference to one ``DiskRecoveryPoint`` of a volume group RP."""
-    return prism_vg.disk_recovery_point_source(
-        disk_rp['diskRecoveryPointExtId'])

@@ -35,6 +35,8 @@ NIC_TYPES = ('NORMAL_NIC', 'DIRECT_NIC', 'NETWORK_FUNCTION_NIC',
              'SPAN_DESTINATION_NIC')
 VLAN_MODES = ('ACCESS', 'TRUNK')
 NUTANIX_OUI = '50:6b:8d'
+# Tx/Rx queue pairs of a virtio NIC (one per vCPU at most in AHV).
+MAX_QUEUES = 256
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
 
@@ -79,6 +81,11 @@ def _pick(nic, new_key, old_key):
     return {}
 
 
+def _default(value, default):
+    # A field sent as null takes its default, as if it were absent.
+    return default if value is None else value
+
+
 def normalize_mac(mac):
     if not isinstance(mac, str) or not _MAC_RE.match(mac.lower()):
         raise _bad("Invalid MAC address %r (expected six colon-separated "
@@ -106,8 +113,8 @@ def parse(nic):
                    "cluster" % suffix)
     network = _pick(nic, 'nicNetworkInfo', 'networkInfo')
     spec = {'mac': None, 'model': backing.get('model') or 'VIRTIO',
-            'isConnected': backing.get('isConnected', True),
-            'numQueues': backing.get('numQueues', 1),
+            'isConnected': _default(backing.get('isConnected'), True),
+            'numQueues': _default(backing.get('numQueues'), 1),
             'nicType': network.get('nicType') or 'NORMAL_NIC',
             'vlanMode': network.get('vlanMode') or 'ACCESS',
             'trunkedVlans': network.get('trunkedVlans'),
@@ -120,8 +127,9 @@ def parse(nic):
         raise _bad("'isConnected' must be a boolean")
     queues = spec['numQueues']
     if isinstance(queues, bool) or not isinstance(queues, int) or \
-            queues < 1:
-        raise _bad("'numQueues' must be a positive integer")
+            not 1 <= queues <= MAX_QUEUES:
+        raise _bad("'numQueues' must be an integer between 1 and %d"
+                   % MAX_QUEUES)
     if spec['nicType'] not in NIC_TYPES:
         raise _bad("'nicType' must be one of %s" % ', '.join(NIC_TYPES))
     if spec['vlanMode'] not in VLAN_MODES:
@@ -141,7 +149,7 @@ def parse(nic):
     if ipv4 is not None:
         if not isinstance(ipv4, dict):
             raise _bad("'ipv4Config' must be an object")
-        assign = ipv4.get('shouldAssignIp', True)
+        assign = _default(ipv4.get('shouldAssignIp'), True)
         if not isinstance(assign, bool):
             raise _bad("'shouldAssignIp' must be a boolean")
         spec['assign'] = assign

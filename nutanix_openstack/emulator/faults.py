@@ -93,7 +93,12 @@ class Fault(object):
         if drop_after_bytes is not None:
             drop_after_bytes = _integer('drop_after_bytes', drop_after_bytes,
                                         0, 2 ** 62)
-        if fail_task is not None:
+        if fail_task is True:
+            # "just fail it": a message of our own.
+            fail_task = 'Injected task failure'
+        elif fail_task is False:
+            fail_task = None
+        elif fail_task is not None:
             fail_task = _text('fail_task', fail_task)
         if times is not None:
             times = _integer('times', times, 1, 10 ** 6)

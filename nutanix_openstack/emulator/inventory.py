@@ -71,6 +71,11 @@ class Inventory(object):
         self.storage_containers = data.get('storage_containers') or []
         self.virtual_switches = data.get('virtual_switches') or \
             DEFAULT['virtual_switches']
+        for switch in self.virtual_switches:
+            if not isinstance(switch, dict) or not switch.get('ext_id') or \
+                    not switch.get('name'):
+                raise ValueError("Every virtual switch of the inventory "
+                                 "needs a name and an ext_id")
         if not self.storage_containers:
             raise ValueError("The inventory needs at least one storage "
                              "container")

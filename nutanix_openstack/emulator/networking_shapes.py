@@ -277,6 +277,8 @@ def parse_update(subnet, body):
                 body[field] != subnet.get(field):
             raise bad_request("'%s' of a subnet cannot be changed" % field)
     new = copy.deepcopy(subnet)
+    # Computed on every GET, never stored.
+    new.pop('ipUsage', None)
     if body.get('name') is not None:
         new['name'] = body['name']
     if 'description' in body:
@@ -332,10 +334,38 @@ def pools(subnet):
             for p in ipv4.get('poolList') or []]
 
 
-def render_subnet(subnet):
+def ip_usage(subnet, macs, addresses):
+    """The subnet's ``IPUsage``: ``macs`` NICs on it, holding ``addresses``.
+
+    Free addresses are counted in the pools (what the cluster can still
+    hand out by itself).
+    """
+    usage = {'$objectType': NS + 'IPUsage', 'numMacs': macs}
+    if network(subnet) is None:
+        return usage
+    pool_usages = []
+    for start, end in pools(subnet):
+        total = int(end) - int(start) + 1
+        used = len([a for a in addresses if start <= a <= end])
+        pool_usages.append({
+            '$objectType': NS + 'IPPoolUsage',
+            'numTotalIPs': total, 'numFreeIPs': total - used,
+            'range': {'$objectType': NS + 'IPv4Pool',
+                      'startIp': ipv4_json(start),
+                      'endIp': ipv4_json(end)}})
+    usage.update(numAssignedIPs=len(addresses),
+                 numFreeIPs=sum(p['numFreeIPs'] for p in pool_usages),
+                 ipPoolUsages=pool_usages)
+    return usage
+
+
+def render_subnet(subnet, usage=None):
+    """The subnet as a GET returns it (``usage``: its ``ipUsage``)."""
     out = copy.deepcopy(subnet)
     if not out.get('ipConfig'):
         out.pop('ipConfig', None)
+    if usage is not None:
+        out['ipUsage'] = usage
     return out
 
 

@@ -16,10 +16,6 @@ from nutanix_openstack.prism import locations
 
 LOG = logging.getLogger(__name__)
 
-SCHEME = locations.SCHEME
-PREFIX = locations.PREFIX
-make_uri = locations.make_location
-
 
 def _is_ext_id(value):
     """v4 extIds are canonical lowercase UUID strings."""
@@ -41,11 +37,11 @@ class StoreLocation(location.StoreLocation):
         self.image_ext_id = self.specs.get('image_ext_id')
 
     def get_uri(self):
-        return make_uri(self.cluster_ext_id, self.image_ext_id)
+        return locations.make_location(self.cluster_ext_id, self.image_ext_id)
 
     def parse_uri(self, uri):
-        self.validate_schemas(uri, valid_schemas=(PREFIX,))
-        pieces = uri[len(PREFIX):].split('/')
+        self.validate_schemas(uri, valid_schemas=(locations.PREFIX,))
+        pieces = uri[len(locations.PREFIX):].split('/')
         if len(pieces) != 2 or not all(pieces):
             reason = _('Nutanix location must be nutanix://<cluster extId>/'
                        '<image extId>, got %s') % uri

@@ -8,7 +8,8 @@ multi-store mode (``enabled_backends = cluster:nutanix``).
 
 Locations are ``nutanix://<cluster extId>/<image extId>``.  Every backend
 call goes through :class:`nutanix_openstack.prism.client.PrismClient`;
-client errors are mapped to glance_store exceptions here and only here.
+client errors are mapped to glance_store exceptions here and only here
+(``Store._translate_errors``, whose wording configure_add() reuses).
 Importing this module stays cheap (no HTTP stack): glance_store imports
 every driver to list options, and one that fails to import disappears
 silently.
@@ -23,55 +24,21 @@ from glance_store import driver
 from glance_store import exceptions
 from oslo_config import cfg
 
-from nutanix_openstack.glance import formats
 from nutanix_openstack.glance import location as nutanix_location
 from nutanix_openstack.glance import options
 from nutanix_openstack.glance import streams
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations as prism_locations
 
 LOG = logging.getLogger(__name__)
 
 # glance_store looks the location class up as "<store module>.StoreLocation".
 StoreLocation = nutanix_location.StoreLocation
-list_opts = options.list_opts
 
 STORE_NAME = 'nutanix'
-IMAGE_NAME_PREFIX = prism_locations.GLANCE_IMAGE_PREFIX
-
-
-@contextlib.contextmanager
-def translate_errors(what):
-    """Map Prism client errors to glance_store exceptions.
-
-    :param what: names the object/operation in the messages
-    """
-    try:
-        yield
-    except exceptions.GlanceStoreException:
-        raise
-    except prism_exc.NotFound as e:
-        raise exceptions.NotFound(
-            message=_('%(what)s not found on the cluster: %(err)s') %
-            {'what': what, 'err': e})
-    except prism_exc.Conflict as e:
-        raise exceptions.InUseByStore(
-            message=_('%(what)s is in use on the cluster: %(err)s') %
-            {'what': what, 'err': e})
-    except (prism_exc.Unauthorized, prism_exc.Forbidden) as e:
-        raise exceptions.BackendException(
-            _('%(what)s: the cluster rejected the configured credentials: '
-              '%(err)s') % {'what': what, 'err': e})
-    except prism_exc.TaskTimeout as e:
-        raise exceptions.BackendException(
-            _('%(what)s: the cluster task did not finish in time: %(err)s')
-            % {'what': what, 'err': e})
-    except prism_exc.PrismError as e:
-        raise exceptions.BackendException(
-            _('%(what)s failed on the cluster: %(err)s') %
-            {'what': what, 'err': e})
 
 
 class Store(driver.Store):
@@ -107,7 +74,7 @@ class Store(driver.Store):
         return self.backend_group or STORE_NAME
 
     def get_schemes(self):
-        return (nutanix_location.SCHEME,)
+        return (prism_locations.SCHEME,)
 
     # -- configuration --------------------------------------------------
 
@@ -183,19 +150,10 @@ class Store(driver.Store):
             LOG.error('Nutanix store %(s)s: %(e)s',
                       {'s': self.store_name, 'e': e})
             raise
-        except (prism_exc.ConfigurationError, cfg.ConfigFileValueError,
-                ValueError) as e:
+        except (cfg.ConfigFileValueError, ValueError) as e:
             reason = _('invalid options: %s') % e
-        except (prism_exc.Unauthorized, prism_exc.Forbidden) as e:
-            reason = (_('the cluster rejected the credentials of user '
-                        '%(u)r: %(e)s') %
-                      {'u': self.store_conf.nutanix_username, 'e': e})
-        except prism_exc.ConnectionFailed as e:
-            reason = _('cannot reach nutanix_endpoints %(ep)s: %(e)s') % {
-                'ep': ', '.join(self.store_conf.nutanix_endpoints or []),
-                'e': e}
         except prism_exc.PrismError as e:
-            reason = _('the cluster API failed: %s') % e
+            reason = self._error_reason(e)
         else:
             with self._lock:
                 self._container = container
@@ -213,7 +171,7 @@ class Store(driver.Store):
         # to its backend: known even when the store stays read-only.
         with self._lock:
             self._cluster_ext_id = cluster_ext_id
-            self._url_prefix = nutanix_location.PREFIX + cluster_ext_id + '/'
+            self._url_prefix = prism_locations.PREFIX + cluster_ext_id + '/'
 
     @property
     def cluster_ext_id(self):
@@ -222,23 +180,70 @@ class Store(driver.Store):
         Resolved on first use when configure_add() could not.
         """
         if self._cluster_ext_id is None:
-            with translate_errors(_('Cluster lookup')):
+            with self._translate_errors(_('Cluster lookup')):
                 cluster = self._resolve_cluster(self.client)
             self._remember_cluster(cluster)
         return self._cluster_ext_id
 
     # -- helpers ----------------------------------------------------------
 
+    def _error_reason(self, error):
+        """Why a client error happened, in the operator's words.
+
+        The one translation of client errors: configure_add() gives it as
+        the reason of BadStoreConfiguration, _translate_errors() in the
+        message of BackendException.
+        """
+        conf = self.store_conf
+        if isinstance(error, (prism_exc.Unauthorized, prism_exc.Forbidden)):
+            return (_('the cluster rejected the credentials of user %(u)r: '
+                      '%(e)s') % {'u': conf.nutanix_username, 'e': error})
+        if isinstance(error, prism_exc.ConfigurationError):
+            return _('invalid options: %s') % error
+        if isinstance(error, prism_exc.UploadNotRetryable):
+            return _('the upload was cut and cannot be resent: %s') % error
+        if isinstance(error, prism_exc.ConnectionFailed):
+            return _('cannot reach nutanix_endpoints %(ep)s: %(e)s') % {
+                'ep': ', '.join(conf.nutanix_endpoints or []), 'e': error}
+        if isinstance(error, prism_exc.TaskTimeout):
+            return _('the cluster task did not finish in time: %s') % error
+        return _('the cluster API failed: %s') % error
+
+    @contextlib.contextmanager
+    def _translate_errors(self, what):
+        """Map client errors to glance_store exceptions.
+
+        :param what: names the object/operation in the messages
+        """
+        try:
+            yield
+        except exceptions.GlanceStoreException:
+            raise
+        except prism_exc.NotFound as e:
+            raise exceptions.NotFound(
+                message=_('%(what)s not found on the cluster: %(err)s') %
+                {'what': what, 'err': e})
+        except prism_exc.Conflict as e:
+            raise exceptions.InUseByStore(
+                message=_('%(what)s is in use on the cluster: %(err)s') %
+                {'what': what, 'err': e})
+        except prism_exc.PrismError as e:
+            raise exceptions.BackendException(
+                '%(what)s: %(reason)s' % {'what': what,
+                                          'reason': self._error_reason(e)})
+
     def _own_image(self, location):
         """The image extId of a location on this store's cluster."""
         loc = location.store_location
-        if loc.cluster_ext_id != self.cluster_ext_id:
+        image_ext_id = prism_locations.image_on_cluster(loc.get_uri(),
+                                                        self.cluster_ext_id)
+        if image_ext_id is None:
             raise exceptions.BadStoreUri(
                 message=_('location %(uri)s belongs to cluster %(other)s; '
                           'store %(store)s serves cluster %(mine)s') %
                 {'uri': loc.get_uri(), 'other': loc.cluster_ext_id,
                  'store': self.store_name, 'mine': self.cluster_ext_id})
-        return loc.image_ext_id
+        return image_ext_id
 
     def _check_capacity(self, image_size):
         """Raise StorageFull before sending bytes to a full container."""
@@ -246,7 +251,7 @@ class Store(driver.Store):
             return
         container_ext_id = prism_clusters.storage_container_ext_id(
             self._container)
-        with translate_errors(_('Storage container capacity')):
+        with self._translate_errors(_('Storage container capacity')):
             free = self.client.clusters.container_capacity(
                 container_ext_id).get('free_bytes')
         if free is not None and free < image_size:
@@ -272,7 +277,7 @@ class Store(driver.Store):
         They were made by ``ensure_disk_image`` for Cinder and Nova clones.
         Backend calls: GET images filtered by name, DELETE each match.
         """
-        with translate_errors(_('Derived images of %s') % image_ext_id):
+        with self._translate_errors(_('Derived images of %s') % image_ext_id):
             for image in self.client.images.list_derived(image_ext_id):
                 try:
                     self.client.images.delete(image['extId'])
@@ -348,7 +353,7 @@ class Store(driver.Store):
         LOG.debug('Image %(id)s looks like %(fmt)s: uploading it as '
                   '%(type)s', {'id': image_id, 'fmt': fmt,
                                'type': image_type})
-        with translate_errors(what):
+        with self._translate_errors(what):
             created = self.client.images.create_for_upload(
                 prism_locations.glance_image_name(image_id),
                 image_type=image_type,
@@ -356,7 +361,7 @@ class Store(driver.Store):
                 cluster_ext_id=cluster)
         ext_id = created['extId']
         try:
-            with translate_errors(what):
+            with self._translate_errors(what):
                 uploaded = self.client.images.upload(
                     ext_id, iter(stream), size=image_size or None,
                     progress_callback=progress.task_progress)
@@ -386,7 +391,7 @@ class Store(driver.Store):
         metadata = {}
         if self.backend_group:
             metadata['store'] = self.backend_group
-        return (nutanix_location.make_uri(cluster, ext_id),
+        return (prism_locations.make_location(cluster, ext_id),
                 stream.bytes_read,
                 stream.checksum.hexdigest(),
                 stream.os_hash.hexdigest(),
@@ -414,13 +419,13 @@ class Store(driver.Store):
         if length is not None and offset + length > size:
             length = size - offset
         what = _('Download of Nutanix image %s') % ext_id
-        with translate_errors(what):
+        with self._translate_errors(what):
             chunks = self.client.images.download(
                 ext_id, offset=offset, length=length,
                 chunk_size=self.READ_CHUNKSIZE)
         expected = length if length is not None else size - offset
         return (streams.DownloadIterator(chunks,
-                                         lambda: translate_errors(what),
+                                         lambda: self._translate_errors(what),
                                          expected_size=expected),
                 chunk_size or size)
 
@@ -430,7 +435,7 @@ class Store(driver.Store):
         Backend call: one GET of the image metadata (``sizeBytes``).
         """
         ext_id = self._own_image(location)
-        with translate_errors(_('Nutanix image %s') % ext_id):
+        with self._translate_errors(_('Nutanix image %s') % ext_id):
             image = self.client.images.get(ext_id)
         return int(image.get('sizeBytes') or 0)
 
@@ -449,6 +454,6 @@ class Store(driver.Store):
         # Derived first: if the source delete then fails, nothing is left
         # behind that ensure_disk_image() would not recreate on demand.
         self._delete_derived(ext_id)
-        with translate_errors(_('Nutanix image %s') % ext_id):
+        with self._translate_errors(_('Nutanix image %s') % ext_id):
             self.client.images.delete(ext_id)
         LOG.info('Deleted Nutanix image %s', ext_id)

@@ -7,6 +7,7 @@ the options below are the driver's own.
 
 from oslo_config import cfg
 
+from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import options as prism_options
 
 GROUP = 'nutanix'
@@ -27,7 +28,7 @@ driver_opts = [
                     'storage container of the managed cluster (see '
                     '``cluster``), or its extId.'),
     cfg.StrOpt('image_cache_prefix',
-               default='openstack-glance-',
+               default=locations.IMAGE_CACHE_PREFIX,
                help='Prefix of the names of the backend images this driver '
                     'creates when an image has no ``nutanix://`` location on '
                     'this cluster and has to be streamed from Glance.  The '

@@ -7,9 +7,10 @@ cluster's job.  The driver keeps no state of its own; every answer comes
 from the cluster, so a nova-compute started elsewhere for the same cluster
 takes over with nothing lost.
 
-This module is a thin facade: each method delegates to vmops, volumeops,
-snapshotops, hostops or imagecache, and backend errors become Nova
-exceptions here, at one boundary.
+This module is a thin facade: each method delegates to vmops, vifops,
+volumeops, snapshotops, hostops or imagecache, and backend errors become
+Nova exceptions here, at one boundary (vifops raises Nova's interface
+exceptions itself for the NIC calls whose conflicts it can name).
 """
 
 import functools
@@ -29,6 +30,7 @@ from nutanix_openstack.nova import hostops
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import rescueops
 from nutanix_openstack.nova import snapshotops
+from nutanix_openstack.nova import vifops
 from nutanix_openstack.nova import vmops
 from nutanix_openstack.nova import volumeops
 from nutanix_openstack.prism import client as prism_client
@@ -87,7 +89,7 @@ class NutanixDriver(driver.ComputeDriver):
         # One node: a cold migration "to the same host" is the only kind,
         # and a resize keeps the VM where the cluster put it.
         supports_migrate_to_same_host=True,
-        supports_attach_interface=False,
+        supports_attach_interface=True,
         supports_device_tagging=False,
         supports_multiattach=False,
         supports_extend_volume=True,
@@ -123,7 +125,7 @@ class NutanixDriver(driver.ComputeDriver):
             try:
                 cluster_ext_id = self._client.cluster_ext_id()
                 self._ops = _Ops(self._client, self._conf, self._image_api,
-                                 cluster_ext_id)
+                                 cluster_ext_id, self.virtapi)
             except (prism_exc.ConfigurationError, prism_exc.NotFound) as e:
                 raise exception.InvalidConfiguration(
                     _('[nutanix] cluster/storage_container: %s') % e)
@@ -199,24 +201,26 @@ class NutanixDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        """Create the instance VM and power it on.
+        """Create the instance VM with its NICs and power it on.
 
         Root disk cloned from the image (images.get/list, or create_for_upload
-        + upload once per image; ensure_disk_image), vms.create with
-        ephemeral/swap disks and cloud-init, volume_groups.attach_vm for
-        volumes, vms.power_on.  A failure deletes the VM and its disks
-        (vms.delete).
+        + upload once per image; ensure_disk_image), subnets.get of each
+        port's AHV subnet, vms.create (powered off) with ephemeral/swap
+        disks, cloud-init and one NIC per port, volume_groups.attach_vm for
+        volumes; then, once Neutron reported the ports plugged, vms.power_on.
+        A failure deletes the VM with its disks and NICs (vms.delete).
         """
         self.ops.vm.spawn(context, instance, image_meta, admin_password,
-                          block_device_info, power_on=power_on)
+                          block_device_info, network_info=network_info,
+                          power_on=power_on)
 
     @_boundary
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
-        """Delete the instance VM and its disks.
+        """Delete the instance VM with its disks and NICs.
 
         volume_groups.detach_vm for each attached group, vms.power_off,
-        vms.delete (the VM's own disks go with it).  Idempotent.
+        vms.delete (the VM's own disks and NICs go with it).  Idempotent.
         """
         # A resize keeps the same VM on the one node: when Nova reverts it,
         # it "destroys the destination", which is the instance itself.
@@ -387,6 +391,32 @@ class NutanixDriver(driver.ComputeDriver):
         self.ops.vm.get_vm(instance)
         return self.ops.volume.volume_size(connection_info)
 
+    # -- network interfaces --
+
+    @_boundary
+    def attach_interface(self, context, instance, image_meta, vif):
+        """Add the port's NIC to the VM (subnets.get, vms.add_nic).
+
+        A port this driver cannot plug, or whose MAC or IP is used by
+        another NIC of the cluster, raises InterfaceAttachFailed with the
+        reason.
+        """
+        vm = self.ops.vm.get_vm(instance)
+        self.ops.vif.attach_interface(instance, vm['extId'], vif)
+
+    @_boundary
+    def detach_interface(self, context, instance, vif):
+        """Remove the NIC with the port's MAC (vms.list_nics, delete_nic).
+
+        A NIC (or VM) already gone is not an error.
+        """
+        vm = self.ops.vm.find_vm(instance)
+        if vm is None:
+            LOG.info('VM gone: interface already detached',
+                     instance=instance)
+            return
+        self.ops.vif.detach_interface(instance, vm['extId'], vif)
+
     # -- consoles --
 
     @_boundary
@@ -402,18 +432,19 @@ class NutanixDriver(driver.ComputeDriver):
 class _Ops(object):
     """The ops objects for one resolved cluster and container."""
 
-    def __init__(self, client, conf, image_api, cluster_ext_id):
+    def __init__(self, client, conf, image_api, cluster_ext_id, virtapi):
         self.cluster_ext_id = cluster_ext_id
         container = client.clusters.find_storage_container(
             conf.storage_container, cluster_ext_id=cluster_ext_id)
         self.container_ext_id = prism_clusters.storage_container_ext_id(
             container)
         self.volume = volumeops.VolumeOps(client)
+        self.vif = vifops.VifOps(client, virtapi, cluster_ext_id)
         self.images = imagecache.ImageCache(
             client, image_api, cluster_ext_id, conf.image_cache_prefix)
         self.vm = vmops.VMOps(client, conf, cluster_ext_id,
                               self.container_ext_id, self.images,
-                              self.volume)
+                              self.volume, self.vif)
         self.rescue = rescueops.RescueOps(client, self.container_ext_id,
                                           self.images, self.vm)
         self.snapshot = snapshotops.SnapshotOps(

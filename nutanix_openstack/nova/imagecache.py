@@ -71,13 +71,8 @@ class ImageCache(object):
         urls = [loc.get('url') for loc in glance_meta.get('locations') or ()]
         urls.append(glance_meta.get('direct_url'))
         for url in urls:
-            parsed = parse_location(url)
-            if not parsed:
-                continue
-            cluster, image = parsed
-            if cluster != self._cluster_ext_id:
-                LOG.debug('Image location %(url)s is on another cluster',
-                          {'url': url})
+            image = locations.image_on_cluster(url, self._cluster_ext_id)
+            if image is None:
                 continue
             try:
                 self._client.images.get(image)

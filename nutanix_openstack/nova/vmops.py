@@ -22,7 +22,6 @@ from nova.virt import hardware
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
 from nutanix_openstack.prism import exceptions as prism_exc
-from nutanix_openstack.prism import images as prism_images
 from nutanix_openstack.prism import vms as prism_vms
 
 LOG = logging.getLogger(__name__)
@@ -41,22 +40,21 @@ def nova_power_state(vm):
 class VMOps(object):
 
     def __init__(self, client, conf, cluster_ext_id, container_ext_id,
-                 image_cache, volumeops):
+                 image_cache, volumeops, vifops):
         self._client = client
         self._conf = conf
         self._cluster_ext_id = cluster_ext_id
         self._container_ext_id = container_ext_id
         self._image_cache = image_cache
         self._volumeops = volumeops
+        self._vifops = vifops
 
     # -- lookup -------------------------------------------------------
 
     def find_vm(self, instance):
         """The VM dict of an instance, or None (vms.list by name, vms.get)."""
         uuid = instance.uuid
-        found = self._client.vms.list(
-            filter='name eq %s' % prism_images.odata_quote(uuid))
-        found = [vm for vm in found if vm.get('name') == uuid]
+        found = self._client.vms.find_by_name(uuid)
         if not found:
             return None
         if len(found) > 1:
@@ -95,47 +93,63 @@ class VMOps(object):
     # -- spawn --------------------------------------------------------
 
     def spawn(self, context, instance, image_meta, admin_password,
-              block_device_info, power_on=True):
-        """Create the VM, attach its volumes and power it on.
+              block_device_info, network_info=None, power_on=True):
+        """Create the VM with its NICs, attach its volumes, power it on.
 
-        The VM is created with its disks and cloud-init data (vms.create).
-        On any failure after that the VM (and so its disks) is deleted
-        before the error is re-raised.
+        The VM is created powered off with its disks, cloud-init data and
+        one NIC per port (vms.create); volumes are attached while Nova
+        waits for Neutron's ``network-vif-plugged`` events (see
+        vifops.VifOps.wait_for_plugged), and the VM is powered on after
+        them.  On any failure after the create (a plug timeout included)
+        the VM -- and so its disks and NICs -- is deleted before the error
+        is re-raised.
         """
         if self.find_vm(instance) is not None:
             # Never two VMs for one instance (the uuid is the VM's name).
             raise exception.InstanceExists(name=instance.name)
+        # Ports this driver cannot plug fail the spawn before anything is
+        # made on the cluster.
+        nics = self._vifops.nic_specs(network_info)
         flavor = instance.flavor
         disks, cd_roms, boot_config = self._boot_disks(
             context, instance, image_meta, block_device_info)
         disks.extend(self._extra_disks(instance, block_device_info,
                                        first_index=len(disks)))
-        vm = self._client.vms.create(
-            instance.uuid,
-            num_sockets=flavor.vcpus,
-            num_cores_per_socket=1,
-            memory_size_bytes=flavor.memory_mb * utils.MiB,
-            disks=disks,
-            cd_roms=cd_roms,
-            guest_customization=self._guest_customization(
-                instance, admin_password),
-            description=utils.vm_description(instance),
-            cluster_ext_id=self._cluster_ext_id,
-            boot_config=boot_config)
-        vm_ext_id = vm['extId']
-        LOG.info('Created VM %(vm)s', {'vm': vm_ext_id}, instance=instance)
+        vm_ext_id = None
         try:
-            for bdm in driver.block_device_info_get_mapping(
-                    block_device_info):
-                self._volumeops.attach(bdm['connection_info'], vm_ext_id,
-                                       instance)
+            with self._vifops.wait_for_plugged(instance, network_info,
+                                               power_on=power_on):
+                with self._vifops.creating_nics(network_info):
+                    vm = self._client.vms.create(
+                        instance.uuid,
+                        num_sockets=flavor.vcpus,
+                        num_cores_per_socket=1,
+                        memory_size_bytes=flavor.memory_mb * utils.MiB,
+                        disks=disks,
+                        cd_roms=cd_roms,
+                        nics=nics,
+                        guest_customization=self._guest_customization(
+                            instance, admin_password),
+                        description=utils.vm_description(instance),
+                        cluster_ext_id=self._cluster_ext_id,
+                        boot_config=boot_config)
+                vm_ext_id = vm['extId']
+                LOG.info('Created VM %(vm)s with %(n)d NIC(s)',
+                         {'vm': vm_ext_id, 'n': len(nics)},
+                         instance=instance)
+                for bdm in driver.block_device_info_get_mapping(
+                        block_device_info):
+                    self._volumeops.attach(bdm['connection_info'],
+                                           vm_ext_id, instance)
             if power_on:
                 self._client.vms.power_on(vm_ext_id)
         except Exception:
-            LOG.exception('Spawn failed: deleting VM %(vm)s',
-                          {'vm': vm_ext_id}, instance=instance)
-            with utils.ignore_backend_errors('deleting VM %s' % vm_ext_id):
-                self._delete_vm(self._client.vms.get(vm_ext_id))
+            if vm_ext_id is not None:
+                LOG.exception('Spawn failed: deleting VM %(vm)s',
+                              {'vm': vm_ext_id}, instance=instance)
+                with utils.ignore_backend_errors(
+                        'deleting VM %s' % vm_ext_id):
+                    self._delete_vm(self._client.vms.get(vm_ext_id))
             raise
 
     def _boot_disks(self, context, instance, image_meta, block_device_info):

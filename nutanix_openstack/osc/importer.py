@@ -9,7 +9,7 @@ it), so it is tested with a fake Glance and the emulator.
    the cluster downloads the URL itself.  It is fetched as an ISO_IMAGE,
    which the cluster keeps byte for byte; the first bytes are then read
    back from the cluster and sniffed exactly as the Glance store sniffs an
-   upload (:mod:`nutanix_openstack.glance.formats`).  qcow2/vmdk/vhdx (and
+   upload (:mod:`nutanix_openstack.prism.formats`).  qcow2/vmdk/vhdx (and
    the other container formats) stay ISO_IMAGE, and for qcow2/vmdk/vhdx
    the cluster derives (and checks) the raw disk at once, refusing a
    damaged image; anything else becomes a
@@ -28,14 +28,11 @@ image this import made.
 import hashlib
 import time
 
-from nutanix_openstack.glance import formats
 from nutanix_openstack.i18n import _
 from nutanix_openstack.osc import glance_rest
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations as prism_locations
-
-#: Same names as the Glance store gives uploaded images.
-IMAGE_NAME_PREFIX = prism_locations.GLANCE_IMAGE_PREFIX
 
 LOCATION_APIS = ('auto', 'add', 'patch')
 #: Statuses of a POST /locations refusal after which the JSON patch is
@@ -43,16 +40,10 @@ LOCATION_APIS = ('auto', 'add', 'patch')
 #: API v2.17 (404/405).
 _FALLBACK_STATUSES = (403, 404, 405)
 _IMPORT_LOCK = 'os_glance_import_task'
-#: Disk formats the sniffer recognises: content and declaration must agree.
-SNIFFABLE = ('qcow2', 'qed', 'vmdk', 'vhdx', 'vhd', 'vdi')
 
 
 class ImportFailed(Exception):
     """The import failed and was rolled back; the message says why."""
-
-
-#: ``nutanix://<cluster extId>/<image extId>``, as the store writes it.
-location_uri = prism_locations.make_location
 
 
 def check_format(declared, sniffed):
@@ -68,7 +59,7 @@ def check_format(declared, sniffed):
         raise ImportFailed(
             _('the URL holds a %(s)s image but --disk-format is %(d)s')
             % {'s': sniffed, 'd': declared})
-    if not sniffed and declared in SNIFFABLE:
+    if not sniffed and declared in formats.SNIFFABLE_FORMATS:
         raise ImportFailed(
             _('--disk-format is %(d)s but the URL content is not a %(d)s '
               'image') % {'d': declared})
@@ -129,7 +120,7 @@ class UrlImport(object):
         name = prism_locations.glance_image_name(image_id)
         try:
             backend = self._fetch(url, image_id, name, fields['disk_format'])
-            uri = location_uri(cluster, backend['extId'])
+            uri = prism_locations.make_location(cluster, backend['extId'])
             self._add_location(image_id, uri, backend, store)
             result = self._wait_glance(image_id, wait)
             self._check_result(result, backend, store)

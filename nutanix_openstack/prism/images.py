@@ -5,25 +5,18 @@ import logging
 from oslo_concurrency import lockutils
 
 from nutanix_openstack.prism import exceptions as exc
+from nutanix_openstack.prism import formats
+from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import streams
 from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
 
-DISK_IMAGE = 'DISK_IMAGE'
-ISO_IMAGE = 'ISO_IMAGE'
-DERIVED_PREFIX = 'openstack-raw-'
-
 
 def derived_disk_image_name(ext_id):
     """Name of the raw DISK_IMAGE derived from image ``ext_id``."""
-    return DERIVED_PREFIX + ext_id
-
-
-def odata_quote(value):
-    """A string literal for ``$filter`` (single quotes doubled)."""
-    return "'%s'" % str(value).replace("'", "''")
+    return locations.DERIVED_IMAGE_PREFIX + ext_id
 
 
 class ImagesAPI(object):
@@ -54,7 +47,7 @@ class ImagesAPI(object):
             body['clusterLocationExtIds'] = list(cluster_ext_ids)
         return body
 
-    def create_from_url(self, name, url, image_type=DISK_IMAGE,
+    def create_from_url(self, name, url, image_type=formats.DISK_IMAGE,
                         description=None, cluster_ext_ids=None,
                         allow_insecure_url=False, wait=True,
                         progress_callback=None, basic_auth=None,
@@ -77,7 +70,7 @@ class ImagesAPI(object):
                              source), wait, progress_callback)
 
     def create_from_vm_disk(self, name, vm_ext_id, disk_ext_id,
-                            image_type=DISK_IMAGE, description=None,
+                            image_type=formats.DISK_IMAGE, description=None,
                             cluster_ext_ids=None, wait=True,
                             progress_callback=None, cluster_ext_id=None):
         """Create an image from a VM disk.
@@ -93,7 +86,7 @@ class ImagesAPI(object):
                              _clusters(cluster_ext_ids, cluster_ext_id),
                              source), wait, progress_callback)
 
-    def create_for_upload(self, name, image_type=DISK_IMAGE,
+    def create_for_upload(self, name, image_type=formats.DISK_IMAGE,
                           description=None, cluster_ext_id=None):
         """Create an empty image to upload bytes into.
 
@@ -175,7 +168,8 @@ class ImagesAPI(object):
                                       orderby=orderby, limit=limit)
 
     def find_by_name(self, name):
-        return [i for i in self.list(filter='name eq %s' % odata_quote(name))
+        """Images named exactly ``name`` (normally 0 or 1)."""
+        return [i for i in self.list(filter=paths.name_filter(name))
                 if i.get('name') == name]
 
     def update(self, ext_id, **fields):
@@ -217,19 +211,19 @@ class ImagesAPI(object):
         A DISK_IMAGE is its own answer.  Any other image (the Glance store
         keeps qcow2/vmdk/vhdx bytes as ISO_IMAGE so that Glance gets back
         exactly what it stored) gets a derived DISK_IMAGE named
-        ``derived_disk_image_name(ext_id)``, created ONCE by the cluster
-        from the image's own ``/file`` URL (a ``UrlSource``; the cluster
-        converts it to raw) and reused by later calls; concurrent callers
-        in one process create it once (a lock per image).  The Glance store
-        deletes derived images together with their source.
+        ``openstack-raw-<ext_id>`` (see :mod:`.locations`), created ONCE by
+        the cluster from the image's own ``/file`` URL (a ``UrlSource``; the
+        cluster converts it to raw) and reused by later calls; concurrent
+        callers in one process create it once (a lock per image).  The
+        Glance store deletes derived images together with their source.
         """
         image = self.get(ext_id)
-        if image.get('type') == DISK_IMAGE:
+        if image.get('type') == formats.DISK_IMAGE:
             return ext_id
         name = derived_disk_image_name(ext_id)
         with lockutils.lock('nutanix-derived-image-' + ext_id):
             existing = [i for i in self.find_by_name(name)
-                        if i.get('type') == DISK_IMAGE]
+                        if i.get('type') == formats.DISK_IMAGE]
             if existing:
                 return existing[0]['extId']
             LOG.info('Deriving raw DISK_IMAGE %(name)s from image %(id)s',
@@ -237,7 +231,7 @@ class ImagesAPI(object):
             # The cluster fetches its own URL: same credentials, and its
             # own (possibly self-signed) certificate.
             derived = self.create_from_url(
-                name, self.file_url(ext_id), image_type=DISK_IMAGE,
+                name, self.file_url(ext_id), image_type=formats.DISK_IMAGE,
                 description='Raw disk derived from image %s' % ext_id,
                 cluster_ext_ids=image.get('clusterLocationExtIds'),
                 allow_insecure_url=True,

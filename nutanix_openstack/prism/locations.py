@@ -1,11 +1,26 @@
-"""How a Glance image and its backend image name each other.
+"""How a Glance image and its backend images name each other.
 
 ``nutanix://<cluster extId>/<image extId>`` locations: the Glance store and
 the OSC import write them; the Cinder and Nova drivers read them and clone
 copy-on-write when the cluster extId is their own (the way the RBD drivers
-compare the Ceph fsid).  The backend image holding a Glance image's bytes
-is named ``glance-<Glance image id>``.  One grammar for all of them lives
-here; this module imports nothing heavy, so the Glance store can load it
+compare the Ceph fsid).  :func:`image_on_cluster` is the one answer to
+"is this location an image on my cluster" for all of them.
+
+Backend images made for OpenStack are named ``<prefix><id>``, the prefix
+saying what the image is, the id whose image it is:
+
+==========================  ===========================================
+``glance-<Glance id>``      a Glance image's bytes (Glance store, CLI
+                            import, Cinder's upload of a volume)
+``openstack-glance-<id>``   Nova's copy of a Glance image held by another
+                            store (default of ``[nutanix]
+                            image_cache_prefix``)
+``openstack-raw-<extId>``   the raw disk derived from a qcow2/vmdk/vhdx
+                            image for clones (``ensure_disk_image``)
+==========================  ===========================================
+
+Deployments already have images under these names, so they stay as they
+are.  This module imports nothing heavy, so the Glance store can load it
 without the HTTP stack.
 """
 
@@ -14,6 +29,8 @@ import uuid
 SCHEME = 'nutanix'
 PREFIX = SCHEME + '://'
 GLANCE_IMAGE_PREFIX = 'glance-'
+IMAGE_CACHE_PREFIX = 'openstack-glance-'
+DERIVED_IMAGE_PREFIX = 'openstack-raw-'
 
 
 def glance_image_name(glance_image_id):
@@ -49,3 +66,25 @@ def parse_location(url):
         return (str(uuid.UUID(parts[0])), str(uuid.UUID(parts[1])))
     except ValueError:
         return None
+
+
+def _canonical(ext_id):
+    try:
+        return str(uuid.UUID(ext_id))
+    except (TypeError, ValueError, AttributeError):
+        return ext_id
+
+
+def image_on_cluster(url, cluster_ext_id):
+    """The image extId of ``url`` when it is an image on that cluster.
+
+    ``url`` is any Glance location; the answer is None for another scheme,
+    another cluster or a URL without the ``nutanix://<cluster>/<image>``
+    shape.  extIds compare as UUIDs (in any case) and the image extId comes
+    back canonical; whether the image still exists is for the caller's
+    lookup to find out.
+    """
+    parts = split_location(url)
+    if parts is None or _canonical(parts[0]) != _canonical(cluster_ext_id):
+        return None
+    return _canonical(parts[1])

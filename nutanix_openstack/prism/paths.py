@@ -41,3 +41,13 @@ REL_VM_NIC = 'vmm:ahv:config:vm:nic'
 
 # The largest ``$limit`` the v4 list APIs accept.
 MAX_PAGE_LIMIT = 100
+
+
+def odata_quote(value):
+    """A string literal for ``$filter`` (single quotes doubled)."""
+    return "'%s'" % str(value).replace("'", "''")
+
+
+def name_filter(name):
+    """The ``$filter`` of a lookup by exact name."""
+    return 'name eq %s' % odata_quote(name)

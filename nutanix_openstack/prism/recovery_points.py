@@ -97,6 +97,11 @@ class RecoveryPointsAPI(object):
         return self._session.list_all(paths.RECOVERY_POINTS, filter=filter,
                                       limit=limit)
 
+    def find_by_name(self, name):
+        """Recovery points named exactly ``name`` (normally 0 or 1)."""
+        return [rp for rp in self.list(filter=paths.name_filter(name))
+                if rp.get('name') == name]
+
     def delete(self, ext_id, wait=True):
         resp = self._session.conditional(
             'DELETE', '%s/%s' % (paths.RECOVERY_POINTS, ext_id))

@@ -39,11 +39,6 @@ def _ip_address(value):
             'ipv4': _ipv4_address(value)}
 
 
-def _quote(value):
-    # OData string literal: a quote is doubled.
-    return "'%s'" % str(value).replace("'", "''")
-
-
 def ipv4_config(ipv4):
     """The v4 ``ipConfig`` list for an ipv4 dict (``[]`` for None).
 
@@ -161,7 +156,7 @@ class SubnetsAPI(object):
 
     def find_by_name(self, name):
         """The subnet named ``name`` (the first if several), or None."""
-        found = self.list(filter='name eq %s' % _quote(name))
+        found = self.list(filter=paths.name_filter(name))
         return found[0] if found else None
 
     def find_by_vlan(self, vlan_id, cluster_ext_id=None):

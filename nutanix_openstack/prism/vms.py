@@ -204,6 +204,11 @@ class VmsAPI(object):
     def list(self, filter=None, limit=None):
         return self._session.list_all(paths.VMS, filter=filter, limit=limit)
 
+    def find_by_name(self, name):
+        """VMs named exactly ``name`` (a Nova instance's VM: its uuid)."""
+        return [vm for vm in self.list(filter=paths.name_filter(name))
+                if vm.get('name') == name]
+
     def update(self, ext_id, **fields):
         """GET + PUT with If-Match (vCPU/memory changes, name...)."""
         def mutate(data):

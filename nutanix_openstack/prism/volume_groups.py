@@ -9,7 +9,6 @@ import logging
 
 from nutanix_openstack.prism import disks as disks_mod
 from nutanix_openstack.prism import exceptions as exc
-from nutanix_openstack.prism import images
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import tasks as tasks_mod
 
@@ -124,6 +123,11 @@ class VolumeGroupsAPI(object):
         return self._session.list_all(paths.VOLUME_GROUPS, filter=filter,
                                       limit=limit)
 
+    def find_by_name(self, name):
+        """Volume groups named exactly ``name`` (normally 0 or 1)."""
+        return [vg for vg in self.list(filter=paths.name_filter(name))
+                if vg.get('name') == name]
+
     def update(self, ext_id, **fields):
         def mutate(data):
             data.update(fields)
@@ -190,7 +194,7 @@ class VolumeGroupsAPI(object):
         """The ``IscsiClient`` of an initiator name; raises NotFound."""
         clients = self._session.list_all(
             paths.ISCSI_CLIENTS,
-            filter='iscsiInitiatorName eq %s' % images.odata_quote(
+            filter='iscsiInitiatorName eq %s' % paths.odata_quote(
                 initiator_name))
         for client in clients:
             if client.get('iscsiInitiatorName') == initiator_name:

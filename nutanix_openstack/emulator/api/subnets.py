@@ -110,18 +110,33 @@ def create_subnet():
     return _submit('kCreateSubnet', work, ext_id)
 
 
+def _render(state, subnets):
+    """Subnets as GET returns them, with their ``ipUsage``."""
+    nics = {}
+    for _, nic in compute_nics.all_nics(state):
+        nics.setdefault(compute_nics.nic_subnet(nic), []).append(nic)
+    out = []
+    for subnet in subnets:
+        on_it = nics.get(subnet['extId'], [])
+        addresses = [a for a in map(compute_nics.nic_ip, on_it) if a]
+        out.append(shapes.render_subnet(
+            subnet, shapes.ip_usage(subnet, len(on_it), addresses)))
+    return out
+
+
 @blueprint.route(SUBNETS, methods=['GET'])
 def list_subnets():
-    items = [shapes.render_subnet(s)
-             for s in _be().state.list(shapes.KIND_SUBNET)]
+    state = _be().state
+    items = _render(state, state.list(shapes.KIND_SUBNET))
     return responses.listing(items, T + 'ListSubnetsApiResponse')
 
 
 @blueprint.route(SUBNET, methods=['GET'])
 def get_subnet(ext_id):
     record = _record(ext_id)
-    return responses.entity(shapes.render_subnet(record.body),
-                            T + 'GetSubnetApiResponse', etag=record.etag)
+    (subnet,) = _render(_be().state, [record.body])
+    return responses.entity(subnet, T + 'GetSubnetApiResponse',
+                            etag=record.etag)
 
 
 @blueprint.route(SUBNET, methods=['PUT'])

@@ -40,12 +40,13 @@ def _submit(operation, fn, vm_ext_id, nic_ext_id, object_type):
     return responses.task_accepted(task, T + object_type)
 
 
-def _update_vm(vm_ext_id, mutate):
+def _update_vm(be, vm_ext_id, mutate):
+    # Runs in the task, maybe in another thread: no Flask context there.
     def wrapped(vm):
         mutate(vm)
         vm['updateTime'] = tasks_mod.now_iso()
     with sources.LOCK:
-        if _be().state.update(sources.KIND_VM, vm_ext_id, wrapped) is None:
+        if be.state.update(sources.KIND_VM, vm_ext_id, wrapped) is None:
             raise sources.vm_not_found(vm_ext_id)
 
 
@@ -75,7 +76,7 @@ def create_nic(vm_ext_id):
         def mutate(vm):
             vm.setdefault('nics', []).extend(
                 nics.build(be.state, [spec], [ext_id]))
-        _update_vm(vm_ext_id, mutate)
+        _update_vm(be, vm_ext_id, mutate)
     return _submit('kVmNicCreate', work, vm_ext_id, ext_id,
                    'CreateNicApiResponse')
 
@@ -96,13 +97,14 @@ def update_nic(vm_ext_id, ext_id):
                              current=stored)[0]
             vm['nics'] = [new if n.get('extId') == ext_id else n
                           for n in vm['nics']]
-        _update_vm(vm_ext_id, mutate)
+        _update_vm(be, vm_ext_id, mutate)
     return _submit('kVmNicUpdate', work, vm_ext_id, ext_id,
                    'UpdateNicApiResponse')
 
 
 @blueprint.route(NIC, methods=['DELETE'])
 def delete_nic(vm_ext_id, ext_id):
+    be = _be()
     record = _record(vm_ext_id)
     sources.check_if_match_when_sent(record.etag)
     nics.find(record.body, ext_id)
@@ -111,6 +113,6 @@ def delete_nic(vm_ext_id, ext_id):
         def mutate(vm):
             nics.find(vm, ext_id)
             vm['nics'] = [n for n in vm['nics'] if n.get('extId') != ext_id]
-        _update_vm(vm_ext_id, mutate)
+        _update_vm(be, vm_ext_id, mutate)
     return _submit('kVmNicDelete', work, vm_ext_id, ext_id,
                    'DeleteNicApiResponse')

@@ -90,9 +90,12 @@ def create_vm():
             created = compute_disks.build(be, vm, plans)
             try:
                 created += compute_disks.build_cdroms(be, cdrom_plans)
-                vm['nics'] = compute_nics.build(be.state, nic_specs,
-                                                nic_ext_ids)
-                be.state.put(sources.KIND_VM, ext_id, vm)
+                # One write transaction: another worker process cannot
+                # take the same MAC or address in between.
+                with be.state.transaction():
+                    vm['nics'] = compute_nics.build(be.state, nic_specs,
+                                                    nic_ext_ids)
+                    be.state.put(sources.KIND_VM, ext_id, vm)
                 compute_disks.attach_groups(be, ext_id, plans)
             except Exception:
                 stored = be.state.get(sources.KIND_VM, ext_id)

@@ -17,8 +17,8 @@ from cinder.tests.unit.image import fake as fake_image
 from cinder.volume import configuration
 from oslo_config import cfg
 
-from nutanix_openstack.cinder import imageops
 from nutanix_openstack.cinder import options
+from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import volume_groups as pvg
 from tests.functional.cinder import base
 
@@ -212,8 +212,8 @@ class CinderApiTest(_KeepTestMethod, base.BackendViews,
             'size': len(raw), 'visibility': 'public', 'protected': False,
             'min_disk': 0, 'properties': {}})
         self.image_service.image_locations[image_id] = [
-            imageops.make_location(self.emulator.cluster_ext_id,
-                                   image['extId'])]
+            locations.make_location(self.emulator.cluster_ext_id,
+                                    image['extId'])]
         vol = self.create_volume(size=1, imageRef=image_id)
         self.assertTrue(vol['bootable'] in (True, 'true'))
         self.assertEqual(raw, self.read(vol, 0, MiB))
@@ -298,7 +298,7 @@ class CinderApiTest(_KeepTestMethod, base.BackendViews,
         image_id = resp['os-volume_upload_image']['image_id']
         self.wait_volume(vol['id'])
         [url] = self.image_service.image_locations[image_id]
-        cluster, image_ext_id = imageops.parse_location(url)
+        cluster, image_ext_id = locations.parse_location(url)
         self.assertEqual(self.emulator.cluster_ext_id, cluster)
         self.assertEqual(b'version-1', b''.join(
             self.client.images.download(image_ext_id, 0, 9)))

@@ -8,7 +8,7 @@ from unittest import mock
 
 from cinder import exception
 
-from nutanix_openstack.cinder import imageops
+from nutanix_openstack.prism import locations
 from tests.functional.cinder import base
 
 GiB = base.GiB
@@ -89,7 +89,7 @@ class _ImageTestBase(base.DriverFunctionalTestCase):
         return img['extId']
 
     def location(self, image_ext_id, cluster=None):
-        return imageops.make_location(
+        return locations.make_location(
             cluster or self.emulator.cluster_ext_id, image_ext_id)
 
     def patch_image_size(self, image_ext_id, size):
@@ -192,7 +192,7 @@ class ImageTest(_ImageTestBase):
         glance = self.images.add(base.new_id(), 'raw')
         self.driver.copy_volume_to_image(self.ctx, vol, self.images, glance)
         [url] = self.images.locations[glance['id']]
-        cluster, image_ext_id = imageops.parse_location(url)
+        cluster, image_ext_id = locations.parse_location(url)
         self.assertEqual(self.emulator.cluster_ext_id, cluster)
         self.assertIsNone(self.images.data[glance['id']])  # no bytes moved
         self.assertEqual(data, b''.join(

@@ -192,6 +192,27 @@ class NetworkingTest(base.ApiTestCase):
             k for k in self.emu.admin.inventory()['objects']
             if k in ('subnet', 'nic')))
 
+    def test_racing_creates_take_a_mac_once(self):
+        # Both requests pass the early check; the task re-checks under the
+        # lock, so exactly one NIC gets the MAC and the address.
+        vm = self.create_vm()
+        self.emu.admin.set_task_mode('async', delay=0.3)
+        path = '%s/vms/%s/nics' % (VMM, vm)
+        accepted = [self.call('POST', path, nic(self.managed, MAC1,
+                                                '10.1.0.8'))
+                    for _ in range(2)]
+        accepted += [self.call('POST', VMM + '/vms', self.vm_body(
+            nics=[nic(self.flat, MAC2)])) for _ in range(2)]
+        tasks = [self.wait_task(resp) for resp in accepted]
+        self.assertEqual(['FAILED', 'SUCCEEDED'] * 2,
+                         sorted(t['status'] for t in tasks[:2]) +
+                         sorted(t['status'] for t in tasks[2:]))
+        codes = [t['errorMessages'][0]['code'] for t in tasks
+                 if t['status'] == 'FAILED']
+        self.assertEqual(['VMM-30108', 'VMM-30108'], codes)
+        self.assertEqual(2, len(self.emu.admin.inventory()['objects']['nic']))
+        self.assertEqual(2, len(self.list(VMM + '/vms')))
+
     def test_retried_create_makes_one_nic(self):
         vm = self.create_vm()
         path = '%s/vms/%s/nics' % (VMM, vm)
@@ -249,3 +270,35 @@ def test_subnets_and_nics_survive_kill(process):
     assert resp.status_code == 409
     assert process.admin.inventory()['objects']['nic'] == [
         vm['nics'][0]['extId']]
+
+
+@pytest.mark.parametrize('name', ['evil\r\nSet-Cookie: x=1', 'tab\tname',
+                                  'nul\x00', 'x' * 100000, '', '   ', 5])
+def test_bad_subnet_names_are_refused(api, emulator, name):
+    resp = api.post(NET + '/subnets', json={
+        'name': name, 'subnetType': 'VLAN', 'networkId': 1})
+    assert resp.status_code == 400, (resp.status_code, resp.text[:300])
+    assert 'subnet' not in emulator.admin.inventory()['objects']
+
+
+@pytest.mark.parametrize('depth', [100, 100000])
+def test_deeply_nested_networking_bodies_are_a_400(api, emulator, depth):
+    body = '{"name": "x", "nicNetworkInfo": %s%s}' % ('[' * depth,
+                                                      ']' * depth)
+    resp = api.post(VMM + '/vms', json={'name': 'vm'})
+    vm = api.wait_task(api.accepted_task(resp))['entitiesAffected'][0][
+        'extId']
+    for path in (NET + '/subnets', '%s/vms/%s/nics' % (VMM, vm)):
+        resp = api.post(path, data=body,
+                        headers={'Content-Type': 'application/json'})
+        assert resp.status_code == 400, (path, resp.status_code)
+
+
+@pytest.mark.parametrize('value', [2 ** 70, -1, 4095, 1.5, '7', None])
+def test_out_of_range_numbers_are_a_400(api, value):
+    resp = api.post(NET + '/subnets', json={
+        'name': 'n', 'subnetType': 'VLAN', 'networkId': value})
+    assert resp.status_code == 400
+    resp = api.post(VMM + '/vms', json={'name': 'vm', 'nics': [{
+        'nicBackingInfo': {'numQueues': value}}]})
+    assert resp.status_code == (202 if value is None else 400)

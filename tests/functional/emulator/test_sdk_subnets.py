@@ -141,6 +141,8 @@ class TestSdkSubnetsApi(base.SdkTestCase):
         subnet, _ = self._get(ext_id)
         self.assertEqual(0, subnet.network_id)
         self.assertIsNone(subnet.ip_config)
+        self.assertEqual(0, subnet.ip_usage.num_macs)
+        self.assertIsNone(subnet.ip_usage.num_free_i_ps)
 
     def test_bad_input_answers_400(self):
         for kwargs in ({'vlan': 4095},
@@ -168,4 +170,15 @@ class TestSdkSubnetsApi(base.SdkTestCase):
         status, error = self._error(self.api.delete_subnet_by_id, ext_id)
         self.assertEqual(409, status)
         self.assertEqual('SUBNET_IN_USE', error['errorGroup'])
-        self._get(ext_id)
+        subnet, _ = self._get(ext_id)
+        # The NIC took the first pool address.
+        usage = subnet.ip_usage
+        self.assertEqual((1, 1, 10), (usage.num_macs,
+                                      usage.num_assigned_i_ps,
+                                      usage.num_free_i_ps))
+        (pool,) = usage.ip_pool_usages
+        self.assertEqual((11, 10, '192.0.2.10'), (
+            pool.num_total_i_ps, pool.num_free_i_ps,
+            pool.range.start_ip.value))
+        self.assertEqual(1, self.api.list_subnets().data[0].ip_usage
+                         .num_macs)

@@ -86,6 +86,28 @@ class TestSdkVmNics(base.SdkTestCase):
                              nic.backing_info.mac_address)
             self.assertTrue(nic.nic_backing_info.mac_address)
 
+    def test_v40_field_pair_is_accepted(self):
+        # Clients of the v4.0 models send backingInfo/networkInfo only.
+        vm_id = self._create_vm()
+        nic = vmm.AhvConfigNic(
+            backing_info=vmm.EmulatedNic(mac_address='fa:16:3e:00:00:04',
+                                         model='E1000'),
+            network_info=vmm.AhvConfigNicNetworkInfo(
+                subnet=vmm.SubnetReference(ext_id=self.managed),
+                ipv4_config=vmm.Ipv4Config(
+                    should_assign_ip=True,
+                    ip_address=vmm.IPv4Address(value='192.0.2.80'))))
+        task = self.sdk_wait(self.api.create_nic(vm_id, nic))
+        got = self.api.get_nic_by_id(
+            vm_id, self.sdk_created(task, REL_NIC)[0]).data
+        self.assert_parsed(got, 'Nic')
+        for backing, network in ((got.backing_info, got.network_info),
+                                 (got.nic_backing_info,
+                                  got.nic_network_info)):
+            self.assertEqual(('fa:16:3e:00:00:04', 'E1000', '192.0.2.80'), (
+                backing.mac_address, backing.model,
+                network.ipv4_config.ip_address.value))
+
     def test_nic_sub_resource(self):
         vm_id = self._create_vm()
         listed = self.api.list_nics_by_vm_id(vm_id)

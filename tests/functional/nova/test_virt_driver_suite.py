@@ -8,6 +8,12 @@ passes silently there, so the methods this driver does not implement are
 listed in doc/source/nova.rst; every other test exercises the driver for
 real, over HTTP, against the emulator.
 
+The suite's instance has one port (``get_test_network_info``); here it is
+bound as Neutron's nutanix mechanism driver binds it (vif_type ``nutanix``,
+the AHV subnet in the vif details), on an AHV subnet made with the suite's
+CIDR, so every test runs with a real NIC.  The suite has no interface
+attach/detach test; the ones below are written in its style.
+
 Only the module is imported (not its classes), so that pytest does not
 collect the suite's own Fake/Libvirt cases.
 """
@@ -17,10 +23,12 @@ from unittest import mock
 
 from nova import objects
 from nova import test
+from nova.tests.unit import utils as test_utils
 from nova.tests.unit.virt import test_virt_drivers
 from nova.virt import block_device as driver_block_device
 
 from nutanix_openstack.nova import conf as nutanix_conf
+from nutanix_openstack.prism import nics as prism_nics
 from nutanix_openstack.prism import volume_groups as prism_vgs
 from tests.functional.nova import base
 
@@ -97,6 +105,43 @@ class NutanixVirtDriverTestCase(KeepTestMethodMixin,
         self.image_service._imagedata[SUITE_IMAGE_ID] = SUITE_IMAGE_BYTES
         self.image_service.download = _download(self.image_service)
         self.client = self.connection._client
+        # The AHV subnet of the suite's network (10.0.0.0/24), as the
+        # nutanix mechanism driver would have made it.
+        self.subnet_ext_id = self.client.subnets.create(
+            'openstack-net-suite', 0, self.emu.cluster_ext_id,
+            ipv4={'cidr': test_utils.FAKE_NETWORK_IP4_CIDR,
+                  'gateway': test_utils.FAKE_NETWORK_IP4_GATEWAY,
+                  'pools': [('10.0.0.2', '10.0.0.250')],
+                  'dns_servers': []})['extId']
+
+    def _network_info(self, count=1):
+        """The suite's network info, bound by the nutanix mech driver."""
+        network_info = test_utils.get_test_network_info(count)
+        for vif in network_info:
+            vif['type'] = prism_nics.VIF_TYPE
+            vif['details'] = {
+                prism_nics.VIF_DETAIL_SUBNET: self.subnet_ext_id,
+                prism_nics.VIF_DETAIL_CLUSTER: self.emu.cluster_ext_id,
+                prism_nics.VIF_DETAIL_VLAN: 0, 'port_filter': False}
+        return network_info
+
+    def _get_running_instance(self, obj=True):
+        # As the suite's, with the port bound by the nutanix mech driver.
+        instance_ref = test_utils.get_test_instance(obj=obj)
+        network_info = self._network_info()
+        network_info[0]['network']['subnets'][0]['meta']['dhcp_server'] = \
+            '1.1.1.1'
+        image_meta = test_utils.get_test_image_object(None, instance_ref)
+        self.connection.spawn(self.ctxt, instance_ref, image_meta,
+                              [], 'herp', {}, network_info=network_info)
+        return instance_ref, network_info
+
+    def _nics(self, instance_ref=None, vm_ext_id=None):
+        if vm_ext_id is None:
+            vm_ext_id = self.connection.ops.vm.get_vm(instance_ref)['extId']
+        return [(prism_nics.nic_mac(n), prism_nics.nic_subnet_ext_id(n),
+                 prism_nics.nic_ipv4_address(n))
+                for n in self.client.vms.list_nics(vm_ext_id)]
 
     def _nutanix_volume(self):
         vg = self.client.volume_groups.create(
@@ -120,6 +165,46 @@ class NutanixVirtDriverTestCase(KeepTestMethodMixin,
         self.assertEqual(SUITE_IMAGE_BYTES, self.emu.admin.read_disk(
             root['extId'], 0, len(SUITE_IMAGE_BYTES)))
         self.assertEqual('ON', instance['powerState'])
+        # With the port as its NIC.
+        self.assertEqual([(test_utils.FAKE_VIF_MAC, self.subnet_ext_id,
+                           test_utils.FAKE_NETWORK_IP4_ADDR1)],
+                         self._nics(vm_ext_id=instance['extId']))
+
+    def test_attach_detach_interface(self):
+        self.assertTrue(
+            self.connection.capabilities['supports_attach_interface'])
+        instance_ref, network_info = self._get_running_instance()
+        vif = self._network_info()[0]
+        vif['id'] = 'b71f1699-42be-4515-930a-f3ef01f94aa8'
+        vif['address'] = 'de:ad:be:ef:ca:01'
+        vif['network']['subnets'][0]['ips'][0]['address'] = '10.0.0.80'
+        image_meta = test_utils.get_test_image_object(None, instance_ref)
+        self.assertIsNone(self.connection.attach_interface(
+            self.ctxt, instance_ref, image_meta, vif))
+        self.assertEqual(
+            [(test_utils.FAKE_VIF_MAC, self.subnet_ext_id,
+              test_utils.FAKE_NETWORK_IP4_ADDR1),
+             ('de:ad:be:ef:ca:01', self.subnet_ext_id, '10.0.0.80')],
+            self._nics(instance_ref))
+        self.assertIsNone(self.connection.detach_interface(
+            self.ctxt, instance_ref, vif))
+        self.assertEqual(1, len(self._nics(instance_ref)))
+
+    def test_attach_detach_interface_different_power_states(self):
+        instance_ref, network_info = self._get_running_instance()
+        self.connection.power_off(instance_ref)
+        vif = self._network_info()[0]
+        vif['id'] = 'b71f1699-42be-4515-930a-f3ef01f94aa9'
+        vif['address'] = 'de:ad:be:ef:ca:02'
+        vif['network']['subnets'][0]['ips'][0]['address'] = '10.0.0.81'
+        image_meta = test_utils.get_test_image_object(None, instance_ref)
+        self.connection.attach_interface(self.ctxt, instance_ref,
+                                         image_meta, vif)
+        self.connection.power_on(self.ctxt, instance_ref, network_info)
+        self.assertEqual(2, len(self._nics(instance_ref)))
+        self.connection.detach_interface(self.ctxt, instance_ref, vif)
+        self.assertEqual([test_utils.FAKE_VIF_MAC],
+                         [mac for mac, _s, _ip in self._nics(instance_ref)])
 
     # The suite attaches volumes of driver_volume_type 'fake', which this
     # driver refuses (VolumeDriverNotFound).  These overrides run the same

@@ -113,3 +113,38 @@ class NicTest(base.EmulatorTestCase):
         again = self._vm(nic_specs=[spec])
         self.assertEqual('192.0.2.50', nics.nic_ipv4_address(
             self.client.vms.list_nics(again['extId'])[0]))
+
+
+class NicFaultTest(NicTest):
+    """The same calls with tasks in background threads, and failing tasks."""
+
+    task_mode = 'async'
+
+    def test_failed_nic_task_leaves_nothing(self):
+        vm = self._vm()
+        self.admin.add_fault(fail_task='kVmNicCreate', times=1)
+        self.assertRaises(exc.TaskFailed, self.client.vms.add_nic,
+                          vm['extId'], nics.nic_spec(MAC1, self.managed,
+                                                     '192.0.2.12'))
+        self.assertEqual([], self.client.vms.list_nics(vm['extId']))
+        # The MAC and the address were not taken.
+        nic = self.client.vms.add_nic(
+            vm['extId'], nics.nic_spec(MAC1, self.managed, '192.0.2.12'))
+        self.assertEqual('192.0.2.12', nics.nic_ipv4_address(nic))
+
+    def test_failed_vm_create_with_nics_leaves_nothing(self):
+        self.admin.add_fault(fail_task='kVmCreate', times=1)
+        self.assertRaises(exc.TaskFailed, self._vm, 'x',
+                          [nics.nic_spec(MAC1, self.managed, '192.0.2.12')])
+        self.assertEqual([], self.inventory('vm'))
+        self.assertEqual([], self.inventory('nic'))
+
+    def test_failed_subnet_tasks(self):
+        self.admin.add_fault(fail_task='kCreateSubnet', times=1)
+        self.assertRaises(exc.TaskFailed, self.client.subnets.create,
+                          'x', 7, self.emulator.cluster_ext_id)
+        self.assertEqual(2, len(self.inventory('subnet')))
+        self.admin.add_fault(fail_task='kDeleteSubnet', times=1)
+        self.assertRaises(exc.TaskFailed, self.client.subnets.delete,
+                          self.flat)
+        self.client.subnets.get(self.flat)

@@ -107,3 +107,9 @@ class SubnetTest(base.EmulatorTestCase):
             virtual_switch_ext_id=self.client.subnets.default_virtual_switch(
                 self.emulator.cluster_ext_id))
         self.assertEqual([], self.inventory('subnet'))
+
+
+class AsyncSubnetTest(SubnetTest):
+    """The same with tasks in background threads (as in a deployment)."""
+
+    task_mode = 'async'

@@ -1,5 +1,6 @@
 """Shared set-up for the Cinder driver's unit tests (mocked PrismClient)."""
 
+import functools
 from unittest import mock
 import uuid
 
@@ -14,6 +15,8 @@ from oslotest import base
 
 from nutanix_openstack.cinder import driver
 from nutanix_openstack.cinder import options
+from nutanix_openstack.prism import recovery_points
+from nutanix_openstack.prism import volume_groups
 
 objects.register_all()
 
@@ -58,6 +61,11 @@ class DriverTestCase(base.BaseTestCase):
         self.driver.check_for_setup_error()
         self.vgs = self.client.volume_groups
         self.rps = self.client.recovery_points
+        # Lookups by name are the client's own, over the mocked list().
+        self.vgs.find_by_name.side_effect = functools.partial(
+            volume_groups.VolumeGroupsAPI.find_by_name, self.vgs)
+        self.rps.find_by_name.side_effect = functools.partial(
+            recovery_points.RecoveryPointsAPI.find_by_name, self.rps)
 
     def volume(self, size=1, provider_id=None, **kw):
         return fake_volume.fake_volume_obj(

@@ -24,9 +24,11 @@ class SnapshotTest(base.DriverTestCase):
         vol = self.volume(provider_id='vg-1')
         self.vgs.get.return_value = {'extId': 'vg-1'}
         self.rps.create.side_effect = prism_exc.TaskFailed('boom')
-        self.rps.list.return_value = [{'extId': 'rp-half'}]
+        snap = self.snapshot(vol)
+        self.rps.list.return_value = [{'extId': 'rp-half',
+                                       'name': snap.name}]
         self.assertRaises(exception.VolumeBackendAPIException,
-                          self.driver.create_snapshot, self.snapshot(vol))
+                          self.driver.create_snapshot, snap)
         self.rps.delete.assert_called_once_with('rp-half')
 
     def test_delete_missing_is_success(self):

@@ -62,6 +62,16 @@ def test_inventory_sample_file_loads():
     assert inv.cluster['name']
     assert inv.default_container['ext_id']
     assert inv.hosts
+    assert [s['name'] for s in inv.virtual_switches] == ['vs0']
+
+
+def test_inventory_virtual_switches_need_name_and_ext_id(tmp_path):
+    bad = tmp_path / 'inv.yaml'
+    bad.write_text('cluster: {name: c, ext_id: x}\n'
+                   'storage_containers: [{name: s, ext_id: y}]\n'
+                   'virtual_switches: [{name: vs1}]\n')
+    with pytest.raises(ValueError, match='virtual switch'):
+        inventory.load(str(bad))
 
 
 def test_inventory_needs_cluster(tmp_path):

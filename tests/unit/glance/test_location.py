@@ -5,6 +5,7 @@ from oslo_config import cfg
 import testtools
 
 from nutanix_openstack.glance import location
+from nutanix_openstack.prism import locations
 
 CLUSTER = '00000000-0000-4000-8000-00000000c1c1'
 IMAGE = '961973d8-3360-4364-919e-2c197825dbb4'
@@ -18,7 +19,7 @@ class TestStoreLocation(testtools.TestCase):
         return loc
 
     def test_round_trip(self):
-        uri = location.make_uri(CLUSTER, IMAGE)
+        uri = locations.make_location(CLUSTER, IMAGE)
         loc = self._parse(uri)
         self.assertEqual(CLUSTER, loc.cluster_ext_id)
         self.assertEqual(IMAGE, loc.image_ext_id)

@@ -1,5 +1,6 @@
 """Unit-test helpers: a mocked PrismClient and Nova objects without a DB."""
 
+import functools
 import unittest
 from unittest import mock
 
@@ -7,6 +8,7 @@ from nova import objects
 from oslo_utils import uuidutils
 
 from nutanix_openstack.prism import client as prism_client
+from nutanix_openstack.prism import vms as prism_vms
 
 objects.register_all()
 
@@ -21,9 +23,13 @@ def make_client():
     client = mock.Mock(spec=prism_client.PrismClient)
     client.images = mock.Mock(spec=prism_client.ImagesAPI)
     client.images.find_by_name.return_value = []
-    client.vms = mock.Mock(spec=prism_client.VmsAPI)
+    client.vms = mock.Mock(spec=prism_vms.VmsAPI)
+    # The lookup by name is the client's own, over the mocked vms.list.
+    client.vms.find_by_name.side_effect = functools.partial(
+        prism_vms.VmsAPI.find_by_name, client.vms)
     client.volume_groups = mock.Mock(spec=prism_client.VolumeGroupsAPI)
     client.clusters = mock.Mock(spec=prism_client.ClustersAPI)
+    client.subnets = mock.Mock(spec=prism_client.SubnetsAPI)
     client.cluster_ext_id = mock.Mock(return_value=CLUSTER)
     return client
 

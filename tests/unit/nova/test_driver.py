@@ -147,6 +147,26 @@ class DriverTestCase(base.TestCase):
                                   self.instance, '/dev/sdb')
         self.client.volume_groups.detach_vm.assert_not_called()
 
+    def test_attach_interface_to_missing_instance(self):
+        self.client.vms.list.return_value = []
+        self._raises(exception.InstanceNotFound, self.driver.attach_interface,
+                     'ctx', self.instance, None, {'id': 'p'})
+        self.client.vms.add_nic.assert_not_called()
+
+    def test_attach_interface_to_vm_that_vanished(self):
+        self.expect_vm(base.vm_dict(self.instance))
+        self.client.vms.add_nic.side_effect = prism_exc.NotFound(
+            'no VM', url='https://p/api/vmm/v4.1/ahv/config/vms/vm-1/nics')
+        vif = {'id': 'p', 'type': 'nutanix', 'address': 'fa:16:3e:0:0:1',
+               'details': {'nutanix_subnet_ext_id': 's'}}
+        self._raises(exception.InstanceNotFound, self.driver.attach_interface,
+                     'ctx', self.instance, None, vif)
+
+    def test_detach_interface_of_deleted_vm(self):
+        self.client.vms.list.return_value = []
+        self.driver.detach_interface('ctx', self.instance, {'id': 'p'})
+        self.client.vms.list_nics.assert_not_called()
+
     def test_destroy_during_resize_revert_keeps_the_vm(self):
         self.instance.task_state = task_states.RESIZE_REVERTING
         self.driver.destroy('ctx', self.instance, None)
@@ -163,11 +183,11 @@ class DriverTestCase(base.TestCase):
         for t in (os_traits.COMPUTE_IMAGE_TYPE_RAW,
                   os_traits.COMPUTE_IMAGE_TYPE_QCOW2,
                   os_traits.COMPUTE_IMAGE_TYPE_ISO,
-                  os_traits.COMPUTE_VOLUME_EXTEND):
+                  os_traits.COMPUTE_VOLUME_EXTEND,
+                  os_traits.COMPUTE_NET_ATTACH_INTERFACE):
             self.assertTrue(traits[t], t)
         for t in (os_traits.COMPUTE_IMAGE_TYPE_AMI,
-                  os_traits.COMPUTE_VOLUME_MULTI_ATTACH,
-                  os_traits.COMPUTE_NET_ATTACH_INTERFACE):
+                  os_traits.COMPUTE_VOLUME_MULTI_ATTACH):
             self.assertFalse(traits[t], t)
 
     def test_update_provider_tree(self):

@@ -7,7 +7,9 @@ from unittest import mock
 from nova.compute import power_state
 from nova import exception
 from nova import objects
+from nova.virt import fake
 
+from nutanix_openstack.nova import vifops
 from nutanix_openstack.nova import vmops
 from nutanix_openstack.prism import exceptions as prism_exc
 from tests.unit.nova import base
@@ -27,8 +29,12 @@ class VMOpsTestCase(base.TestCase):
         self.images.image_for_boot.return_value = ('img-raw', 'DISK_IMAGE')
         self.client.images.get.return_value = {'sizeBytes': 2 * base.GiB}
         self.volumes = mock.Mock()
+        # The real VifOps (no port in these tests unless one is given).
+        self.virtapi = fake.FakeVirtAPI()
+        self.vifs = vifops.VifOps(self.client, self.virtapi, base.CLUSTER)
         self.ops = vmops.VMOps(self.client, self.conf, base.CLUSTER,
-                               base.CONTAINER, self.images, self.volumes)
+                               base.CONTAINER, self.images, self.volumes,
+                               self.vifs)
         self.instance = base.make_instance()
         self.client.vms.create.return_value = {'extId': 'vm-new'}
         self.client.vms.list.return_value = []

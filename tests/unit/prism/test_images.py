@@ -339,7 +339,7 @@ class EnsureDiskImageTest(base.PrismTestCase):
 class MiscTest(base.PrismTestCase):
 
     def test_odata_quote(self):
-        self.assertEqual("'it''s'", images.odata_quote("it's"))
+        self.assertEqual("'it''s'", paths.odata_quote("it's"))
 
     def test_delete(self):
         self.m.delete(self.url(IMG), status_code=202, json=base.task_ref())

@@ -43,3 +43,28 @@ class LocationsTest(unittest.TestCase):
                 'print("requests" in sys.modules)')
         out = subprocess.check_output([sys.executable, '-c', code])
         self.assertEqual(b'False', out.strip())
+
+
+class ImageOnClusterTest(unittest.TestCase):
+
+    def test_an_image_of_my_cluster_any_case(self):
+        for url in (locations.make_location(CLUSTER, IMAGE),
+                    locations.make_location(CLUSTER.upper(), IMAGE.upper())):
+            self.assertEqual(IMAGE, locations.image_on_cluster(url, CLUSTER))
+        self.assertEqual(IMAGE, locations.image_on_cluster(
+            locations.make_location(CLUSTER, IMAGE), CLUSTER.upper()))
+
+    def test_anything_else_is_none(self):
+        other = '99999999-2222-4333-8444-555555555555'
+        for url in (locations.make_location(other, IMAGE), None, '',
+                    'rbd://a/b/c/d', 'nutanix://%s' % CLUSTER,
+                    'nutanix://%s/%s/x' % (CLUSTER, IMAGE),
+                    'http://%s/%s' % (CLUSTER, IMAGE)):
+            self.assertIsNone(locations.image_on_cluster(url, CLUSTER), url)
+
+    def test_backend_names(self):
+        # Names deployments already have on their clusters.
+        self.assertEqual(('glance-', 'openstack-glance-', 'openstack-raw-'),
+                         (locations.GLANCE_IMAGE_PREFIX,
+                          locations.IMAGE_CACHE_PREFIX,
+                          locations.DERIVED_IMAGE_PREFIX))

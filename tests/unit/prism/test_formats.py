@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import unittest
 
-from nutanix_openstack.glance import formats
+from nutanix_openstack.prism import formats
 
 
 class TestSniff(unittest.TestCase):

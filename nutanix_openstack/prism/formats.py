@@ -1,4 +1,11 @@
-"""Which backend image type keeps Glance's bytes exactly as they were sent.
+"""Image types and disk formats: which backend image type keeps bytes as sent.
+
+The one module for image-format knowledge: the backend image types, the
+formats recognised from the first bytes, and the Glance disk formats a
+cluster image of which can be cloned into a bootable disk.  The Glance
+store, the CLI import and the Cinder driver read it; it imports nothing, so
+the Glance store loads it without the HTTP stack.
+
 
 The cluster's image service (and the emulator, like it) converts a
 DISK_IMAGE whose bytes are a container format such as qcow2, vmdk or vhdx
@@ -20,8 +27,14 @@ ISO_IMAGE = 'ISO_IMAGE'
 
 #: Container formats the cluster converts to a raw disk (and checks
 #: first): the store has the cluster derive that disk at upload time, so a
-#: damaged image is refused at the door (see ``Store._verify_on_cluster``).
+#: damaged image is refused at the door (see the Glance store's
+#: ``_verify_on_cluster``).
 CLUSTER_CONVERTS = ('qcow2', 'vmdk', 'vhdx')
+
+#: Glance disk formats whose cluster image gives a bootable raw disk to
+#: clone: raw as it is, the others converted once by the cluster (see
+#: ``ImagesAPI.ensure_disk_image``).
+CLONEABLE_DISK_FORMATS = ('raw', 'qcow2', 'vmdk', 'vhdx')
 
 #: Bytes needed to recognise every format below.
 SNIFF_BYTES = 512
@@ -38,6 +51,9 @@ _MAGICS = (
     ('vhd', 0, b'conectix'),
     ('vdi', 64, b'\x7f\x10\xda\xbe'),
 )
+
+#: Disk formats :func:`sniff_format` recognises.
+SNIFFABLE_FORMATS = tuple(sorted({name for name, _, _ in _MAGICS}))
 
 
 def sniff_format(head):
