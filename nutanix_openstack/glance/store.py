@@ -301,7 +301,7 @@ class Store(driver.Store):
             cluster's reason when it refused the image; ``BackendException``
             for other cluster failures
         """
-        with translate_errors(what):
+        with self._translate_errors(what):
             try:
                 self.client.images.ensure_disk_image(ext_id)
             except prism_exc.TaskFailed as e:
