@@ -93,7 +93,7 @@ def main(argv=None):
 
     from nutanix_openstack.emulator import fixture
     from nutanix_openstack.nova import driver as nova_driver
-    from nutanix_openstack.nova import imagecache
+    from nutanix_openstack.prism import locations
     from tests.functional.nova import base
 
     objects.register_all()
@@ -136,7 +136,7 @@ def main(argv=None):
             'bench-in-cluster', cluster_ext_id=emu.cluster_ext_id)
         drv._client.images.upload(img['extId'], glance.download(None, None),
                                   size=size)
-        local_id = glance.add(locations=[imagecache.location_url(
+        local_id = glance.add(locations=[locations.make_location(
             emu.cluster_ext_id, img['extId'])])
         timed('boot, image with nutanix:// location', lambda: boot(local_id))
 

@@ -25,11 +25,17 @@ def _reference(existing_ref, required_reason):
     return ext_id, name
 
 
-def _get_or_none(get, ext_id):
+def _referenced(api, ext_id, name):
+    """What a manage reference names: by extId ([] or [it]), else by name.
+
+    ``api`` is the client's volume groups or recovery points.
+    """
+    if not ext_id:
+        return api.find_by_name(name)
     try:
-        return get(ext_id)
+        return [api.get(ext_id)]
     except prism_exc.NotFound:
-        return None
+        return []
 
 
 class ManageOps(object):
@@ -49,17 +55,14 @@ class ManageOps(object):
         ext_id, name = _reference(
             existing_ref, _('source-id (volume group extId) or source-name '
                             '(volume group name) is required'))
-        if ext_id:
-            vg = _get_or_none(self.client.volume_groups.get, ext_id)
-        else:
-            found = self.client.volume_groups.find_by_name(name)
-            if len(found) > 1:
-                raise _invalid(existing_ref,
-                               _('%d volume groups are named %s; use '
-                                 'source-id') % (len(found), name))
-            vg = found[0] if found else None
-        if vg is None:
+        found = _referenced(self.client.volume_groups, ext_id, name)
+        if len(found) > 1:
+            raise _invalid(existing_ref,
+                           _('%d volume groups are named %s; use '
+                             'source-id') % (len(found), name))
+        if not found:
             raise _invalid(existing_ref, _('no such volume group'))
+        vg = found[0]
         disks = self.client.volume_groups.list_disks(vg['extId'])
         if len(disks) != 1:
             raise _invalid(existing_ref,
@@ -138,11 +141,8 @@ class ManageOps(object):
         ext_id, name = _reference(
             existing_ref, _('source-id (recovery point extId) or '
                             'source-name is required'))
-        if ext_id:
-            rp = _get_or_none(self.client.recovery_points.get, ext_id)
-        else:
-            found = self.client.recovery_points.find_by_name(name)
-            rp = found[0] if len(found) == 1 else None
+        found = _referenced(self.client.recovery_points, ext_id, name)
+        rp = found[0] if len(found) == 1 else None
         vg = self.volume_ops.find_volume_group(snapshot.volume)
         if rp is None:
             raise _invalid(existing_ref,

@@ -95,30 +95,17 @@ class SnapshotOps(object):
                 self.delete_by_name(name)
 
     def delete_by_name(self, name):
-        try:
-            leftovers = self.client.recovery_points.find_by_name(name)
-        except prism_exc.PrismError:
-            LOG.warning('Could not look for leftover recovery points named '
-                        '%s', name, exc_info=True)
-            return
-        for rp in leftovers:
-            self.delete_recovery_point(rp['extId'], best_effort=True)
+        """Best-effort removal of half-created recovery points."""
+        volumeops.remove_leftovers(self.client.recovery_points.find_by_name,
+                                   self.delete_recovery_point, name,
+                                   'recovery point')
 
-    def delete_recovery_point(self, rp_ext_id, best_effort=False):
-        """Delete a recovery point; one already gone is success.
-
-        With ``best_effort`` (removing leftovers after a failure) another
-        error is logged, not raised.
-        """
+    def delete_recovery_point(self, rp_ext_id):
+        """Delete a recovery point; one already gone is success."""
         try:
             self.client.recovery_points.delete(rp_ext_id)
         except prism_exc.NotFound:
             LOG.debug('Recovery point %s already deleted', rp_ext_id)
-        except prism_exc.PrismError:
-            if not best_effort:
-                raise
-            LOG.warning('Could not remove recovery point %s', rp_ext_id,
-                        exc_info=True)
 
     def create_snapshot(self, snapshot):
         """Backend calls: ``POST recovery-points`` over the volume group."""

@@ -111,21 +111,8 @@ class VolumeOps(object):
 
     def delete_by_name(self, name):
         """Best-effort removal of half-created groups after a failure."""
-        try:
-            leftovers = self.client.volume_groups.find_by_name(name)
-        except prism_exc.PrismError:
-            LOG.warning('Could not look for leftover volume groups named '
-                        '%s', name, exc_info=True)
-            return
-        for vg in leftovers:
-            try:
-                self.delete_volume_group(vg['extId'])
-                LOG.info('Removed leftover volume group %(vg)s (%(name)s)',
-                         {'vg': vg['extId'], 'name': name})
-            except Exception:
-                LOG.warning('Could not remove leftover volume group '
-                            '%(vg)s (%(name)s)',
-                            {'vg': vg['extId'], 'name': name}, exc_info=True)
+        remove_leftovers(self.client.volume_groups.find_by_name,
+                         self.delete_volume_group, name, 'volume group')
 
     def delete_volume_group(self, vg_ext_id):
         """Detach leftover iSCSI clients, then delete the group.
@@ -149,6 +136,28 @@ class VolumeOps(object):
         if int(disk.get('diskSizeBytes') or 0) < wanted:
             self.client.volume_groups.resize_disk(vg_ext_id, disk['extId'],
                                                   wanted)
+
+
+def remove_leftovers(find_by_name, delete, name, what):
+    """Best-effort removal of every ``what`` named ``name``.
+
+    Used after a create failed half-way; never raises, so the create's own
+    error is what Cinder sees.
+    """
+    try:
+        leftovers = find_by_name(name)
+    except prism_exc.PrismError:
+        LOG.warning('Could not look for leftover %(what)s objects named '
+                    '%(name)s', {'what': what, 'name': name}, exc_info=True)
+        return
+    for item in leftovers:
+        params = {'what': what, 'id': item['extId'], 'name': name}
+        try:
+            delete(item['extId'])
+            LOG.info('Removed leftover %(what)s %(id)s (%(name)s)', params)
+        except Exception:
+            LOG.warning('Could not remove leftover %(what)s %(id)s '
+                        '(%(name)s)', params, exc_info=True)
 
 
 def is_attached(client, vg_ext_id, initiator):

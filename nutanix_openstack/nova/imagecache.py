@@ -36,12 +36,6 @@ class UnsupportedImageFormat(Exception):
     pass
 
 
-# A location naming an image that is not on the cluster is skipped when the
-# image lookup fails, so the parts need not be checked to be UUIDs here.
-parse_location = locations.split_location
-location_url = locations.make_location
-
-
 def image_kind(disk_format):
     """'DISK_IMAGE' or 'ISO_IMAGE' for a Glance disk format."""
     if disk_format in (None, '') or disk_format in DISK_FORMATS:

@@ -13,8 +13,8 @@ from oslo_log import log as logging
 from nova.compute import task_states
 from nova import exception
 
-from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import streams as prism_streams
 
 LOG = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class SnapshotOps(object):
             self._client.images.delete(ext_id)
 
     def _register_location(self, context, image_id, ext_id, metadata):
-        meta = dict(metadata, location=imagecache.location_url(
+        meta = dict(metadata, location=locations.make_location(
             self._cluster_ext_id, ext_id))
         try:
             self._image_api.update(context, image_id, meta,

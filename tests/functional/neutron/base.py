@@ -41,7 +41,8 @@ class EmulatorMl2TestCase(base.NutanixMl2TestCase):
         return {'endpoints': [emu.endpoint], 'username': emu.username,
                 'password': emu.password, 'verify_ssl': False,
                 'api_retries': 1, 'api_retry_interval': 0.05,
-                'task_poll_interval': 0.05}
+                'task_poll_interval': 0.05,
+                'nic_poll_interval': 0.1, 'nic_poll_initial_delay': 0}
 
     def setUp(self):
         emu = emulator()

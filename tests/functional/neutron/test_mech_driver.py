@@ -1,6 +1,13 @@
 """Neutron networks, subnets and ports on the emulated AHV cluster."""
 
+import time
+
+import fixtures
 from neutron_lib.api.definitions import portbindings
+from neutron_lib.db import api as db_api
+from oslo_utils import uuidutils
+
+from neutron.db import models_v2
 
 from nutanix_openstack.neutron import poller
 from nutanix_openstack.prism import nics
@@ -143,6 +150,51 @@ class TestPorts(base.EmulatorMl2TestCase):
         nic = self.prism.vms.list_nics(vm['extId'])[0]
         self.assertEqual(port['fixed_ips'][0]['ip_address'],
                          nics.nic_ipv4_address(nic))
+
+    def test_poller_worker_plugs_port_and_notifies_nova(self):
+        # The worker neutron-periodic-workers starts: the plugin's workers
+        # (the ML2 plugin collects them from its mechanism drivers).
+        workers = [w for w in self.plugin.get_workers()
+                   if w.desc == 'nutanix NIC poller']
+        self.assertEqual(1, len(workers))
+        self.assertEqual(0, workers[0].worker_process_count)
+        # Neutron's test base turns notify_nova_on_port_status_changes
+        # off; hook its notifier as neutron-server does by default.
+        notifier = self.plugin.nova_notifier
+        db_api.sqla_listen(models_v2.Port, 'after_update',
+                           notifier.send_port_status)
+        db_api.sqla_listen(models_v2.Port.status, 'set',
+                           notifier.record_port_status_changed)
+        queued = []
+        self.useFixture(fixtures.MockPatchObject(
+            notifier.batch_notifier, 'queue_event',
+            side_effect=queued.append))
+        instance = uuidutils.generate_uuid()
+        port = self.create_port(self.net['id'], device_id=instance)
+        self.boot_vm_with_port(port)
+        # The test's in-memory SQLite is one connection: this greenthread
+        # stays off the database while the worker's runs, and learns from
+        # the poller's own answer when it completed the port.
+        completed = []
+        real_poll = self.mech.poller.poll
+
+        def poll(*args, **kwargs):
+            done = real_poll(*args, **kwargs)
+            completed.extend(done)
+            return done
+        self.mech.poller.poll = poll
+        workers[0].start()
+        deadline = time.time() + 20
+        while not completed and time.time() < deadline:
+            time.sleep(0.1)
+        workers[0].stop()
+        workers[0].wait()
+        self.assertEqual([port['id']], completed)
+        self.assertEqual('ACTIVE', self.show('port', port['id'])['status'])
+        self.assertEqual([], poller.pending_ports(self.admin_ctx))
+        self.assertIn({'server_uuid': instance,
+                       'name': 'network-vif-plugged', 'status': 'completed',
+                       'tag': port['id']}, queued)
 
     def test_fixed_ip_update_pushed_to_nic(self):
         port = self.create_port(self.net['id'])

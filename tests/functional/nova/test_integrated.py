@@ -22,8 +22,8 @@ from nova import context as nova_context
 from nova.tests.functional import integrated_helpers
 
 from nutanix_openstack.nova import conf as nutanix_conf
-from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import volume_groups as prism_vgs
 from tests.functional.nova import base
 from tests.functional.nova import test_virt_driver_suite as suite
@@ -80,7 +80,7 @@ class _NutanixComputeTestBase(suite.KeepTestMethodMixin,
             'disk_format': 'raw', 'container_format': 'bare',
             'size': len(IMAGE_BYTES), 'min_disk': 0, 'min_ram': 0,
             'visibility': 'public', 'properties': {},
-            'locations': [{'url': imagecache.location_url(
+            'locations': [{'url': locations.make_location(
                 self.emu.cluster_ext_id, img['extId']), 'metadata': {}}]})
         return image_id, img['extId']
 
@@ -134,7 +134,7 @@ class NutanixServerLifecycleTest(_NutanixComputeTestBase):
             server, {'OS-EXT-STS:task_state': None, 'status': 'ACTIVE'})
         (snap,) = [i for i in self.glance.images.values()
                    if i.get('name') == 'snap']
-        cluster, snap_ext_id = imagecache.parse_location(snap['location'])
+        cluster, snap_ext_id = locations.split_location(snap['location'])
         self.assertEqual(self.emu.cluster_ext_id, cluster)
         snap_bytes = self.client.images.download(snap_ext_id, 0,
                                                  len(IMAGE_BYTES))

@@ -3,8 +3,8 @@
 from nova.compute import power_state
 from nova import exception
 
-from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import volume_groups as prism_vgs
 from tests.functional.nova import base
 
@@ -37,7 +37,7 @@ class SnapshotTestCase(base.TestCase):
                              self._update)
         image = self.glance.get(None, self.snap_id, include_locations=True)
         (loc,) = [x['url'] for x in image['locations']]
-        cluster, ext_id = imagecache.parse_location(loc)
+        cluster, ext_id = locations.split_location(loc)
         self.assertEqual(self.emu.cluster_ext_id, cluster)
         self.assertEqual('raw', image['disk_format'])
         # No byte went through nova-compute, none was copied in the cluster.

@@ -9,8 +9,8 @@ import threading
 from nova import exception
 
 from nutanix_openstack.nova import driver
-from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import locations
 from tests.functional.nova import base
 
 
@@ -56,7 +56,7 @@ class SpawnTestCase(base.TestCase):
         img = self.client.images.create_for_upload(
             'glance-image', cluster_ext_id=self.emu.cluster_ext_id)
         self.client.images.upload(img['extId'], iter([data]), size=len(data))
-        image_id = self.glance.add(data, locations=[imagecache.location_url(
+        image_id = self.glance.add(data, locations=[locations.make_location(
             self.emu.cluster_ext_id, img['extId'])])
         instance = self.spawn(image_id=image_id)
         self.assertEqual([], self.glance.downloads)

@@ -8,7 +8,11 @@ from nova import objects
 from oslo_utils import uuidutils
 
 from nutanix_openstack.prism import client as prism_client
+from nutanix_openstack.prism import clusters as prism_clusters
+from nutanix_openstack.prism import images as prism_images
+from nutanix_openstack.prism import subnets as prism_subnets
 from nutanix_openstack.prism import vms as prism_vms
+from nutanix_openstack.prism import volume_groups as prism_vgs
 
 objects.register_all()
 
@@ -21,15 +25,15 @@ MiB = 1024 ** 2
 def make_client():
     """A PrismClient mock whose resource APIs only accept real methods."""
     client = mock.Mock(spec=prism_client.PrismClient)
-    client.images = mock.Mock(spec=prism_client.ImagesAPI)
+    client.images = mock.Mock(spec=prism_images.ImagesAPI)
     client.images.find_by_name.return_value = []
     client.vms = mock.Mock(spec=prism_vms.VmsAPI)
     # The lookup by name is the client's own, over the mocked vms.list.
     client.vms.find_by_name.side_effect = functools.partial(
         prism_vms.VmsAPI.find_by_name, client.vms)
-    client.volume_groups = mock.Mock(spec=prism_client.VolumeGroupsAPI)
-    client.clusters = mock.Mock(spec=prism_client.ClustersAPI)
-    client.subnets = mock.Mock(spec=prism_client.SubnetsAPI)
+    client.volume_groups = mock.Mock(spec=prism_vgs.VolumeGroupsAPI)
+    client.clusters = mock.Mock(spec=prism_clusters.ClustersAPI)
+    client.subnets = mock.Mock(spec=prism_subnets.SubnetsAPI)
     client.cluster_ext_id = mock.Mock(return_value=CLUSTER)
     return client
 

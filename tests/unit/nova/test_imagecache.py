@@ -11,6 +11,7 @@ from oslo_config import fixture as config_fixture
 
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import locations
 from tests.unit.nova import base
 
 
@@ -18,10 +19,10 @@ class LocationTestCase(base.TestCase):
 
     def test_parse(self):
         self.assertEqual(('c', 'i'),
-                         imagecache.parse_location('nutanix://c/i'))
+                         locations.split_location('nutanix://c/i'))
         for bad in (None, '', 'rbd://a/b/c/d', 'nutanix://c', 'nutanix://c/',
                     'nutanix://c/i/x'):
-            self.assertIsNone(imagecache.parse_location(bad), bad)
+            self.assertIsNone(locations.split_location(bad), bad)
 
     def test_kind(self):
         for fmt in ('raw', 'qcow2', None):
