@@ -71,8 +71,14 @@ emulator_opts = [
              'clouds that serve image files on 127.0.0.1 turn it on.'),
     cfg.StrOpt(
         'qemu_img', default='qemu-img',
-        help='qemu-img binary used to convert qcow2/vmdk/vhdx DISK_IMAGE '
-             'bytes to raw on import.'),
+        help='qemu-img binary used to check (qemu-img info, check and '
+             'map) and convert qcow2/vmdk/vhdx DISK_IMAGE bytes to raw on '
+             'import.'),
+    cfg.IntOpt(
+        'qemu_img_timeout', default=3600, min=1,
+        help='Seconds one qemu-img run (the integrity check of an '
+             'imported qcow2/vmdk/vhdx image, or its conversion to raw) may '
+             'take before the import fails.'),
 ]
 
 

@@ -3,7 +3,10 @@
 Like the cluster's image service, a DISK_IMAGE whose bytes are qcow2, vmdk
 or vhdx is converted to a raw disk on import (``qemu-img convert -O raw``
 with the source format given explicitly, never probed); ISO_IMAGE bytes
-and anything else are kept as sent.
+and anything else are kept as sent.  Before converting, the complete file
+must pass :func:`image_check.check_disk_image` (``qemu-img info``,
+``check`` and ``map``): a truncated or damaged image fails the import
+instead of becoming a disk whose missing data reads as zeros.
 """
 
 import hashlib
@@ -16,6 +19,7 @@ import urllib.parse
 import requests
 
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import image_check
 from nutanix_openstack.emulator import url_policy
 
 LOG = logging.getLogger(__name__)
@@ -52,10 +56,14 @@ def disk_format(disks, disk_id):
     return sniff_format(disks.read(disk_id, 0, 512))
 
 
-def convert_to_raw_if_needed(disks, disk_id, tmp_dir, qemu_img='qemu-img'):
+def convert_to_raw_if_needed(disks, disk_id, tmp_dir, qemu_img='qemu-img',
+                             timeout=3600):
     """Replace a disk holding qcow2/vmdk/vhdx bytes by its raw content.
 
-    Returns the source format found ('raw' when nothing was done).
+    The bytes are checked first (:mod:`image_check`); a damaged image
+    raises ApiError 400 and the disk is left as it was.  ``timeout`` bounds
+    each qemu-img run, in seconds.  Returns the source format found
+    ('raw' when nothing was done).
     """
     fmt = disk_format(disks, disk_id)
     if fmt not in CONVERTIBLE:
@@ -66,16 +74,22 @@ def convert_to_raw_if_needed(disks, disk_id, tmp_dir, qemu_img='qemu-img'):
     dst = os.path.join(work, 'dst.raw')
     try:
         disks.export_file(disk_id, src)
+        image_check.check_disk_image(src, fmt, qemu_img, timeout)
         cmd = [qemu_img, 'convert', '-f', fmt, '-O', 'raw', src, dst]
         LOG.info("Converting disk %(id)s from %(fmt)s to raw",
                  {'id': disk_id, 'fmt': fmt})
         try:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, timeout=3600)
+                                  stderr=subprocess.PIPE, timeout=timeout)
         except FileNotFoundError:
             raise errors.ApiError(
                 "Cannot convert %s image: %s is not installed."
                 % (fmt, qemu_img), status=500, code='VMM-50010',
+                error_group='IMAGE_CONVERSION_FAILED')
+        except subprocess.TimeoutExpired:
+            raise errors.ApiError(
+                "Converting the %s image took longer than %ss."
+                % (fmt, timeout), status=500, code='VMM-50011',
                 error_group='IMAGE_CONVERSION_FAILED')
         if proc.returncode != 0:
             raise errors.ApiError(

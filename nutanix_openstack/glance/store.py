@@ -287,6 +287,37 @@ class Store(driver.Store):
                 except prism_exc.NotFound:
                     pass
 
+    def _verify_on_cluster(self, ext_id, fmt, what):
+        """Have the cluster check and convert a container-format image.
+
+        The bytes are complete only now, and a truncated qcow2 looks like a
+        good one in its first bytes.  The cluster derives the raw disk that
+        Cinder and Nova clone (``ensure_disk_image``, done here at the door
+        rather than at the first boot) and refuses an image that fails its
+        format's consistency check, instead of turning it into a disk whose
+        missing data reads as zeros.
+
+        :raises: ``Invalid`` (HTTP 400 to the Glance user) with the
+            cluster's reason when it refused the image; ``BackendException``
+            for other cluster failures
+        """
+        with self._translate_errors(what):
+            try:
+                self.client.images.ensure_disk_image(ext_id)
+            except prism_exc.TaskFailed as e:
+                raise exceptions.Invalid(
+                    _('%(what)s: the cluster refused the %(fmt)s image: '
+                      '%(err)s') % {'what': what, 'fmt': fmt,
+                                    'err': e.message})
+
+    def _delete_derived_quietly(self, image_ext_id):
+        try:
+            self._delete_derived(image_ext_id)
+        except Exception:
+            LOG.exception('Could not remove the disk images derived from '
+                          'partial Nutanix image %s; remove them by hand',
+                          image_ext_id)
+
     # -- glance_store API -------------------------------------------------
 
     @driver.back_compat_add
@@ -345,7 +376,10 @@ class Store(driver.Store):
                       '%(sent)d were sent') %
                     {'what': what, 'stored': stored,
                      'sent': stream.bytes_read})
+            if fmt in formats.CLUSTER_CONVERTS:
+                self._verify_on_cluster(ext_id, fmt, what)
         except BaseException as exc:
+            self._delete_derived_quietly(ext_id)
             self._discard(ext_id)
             # What the stream raised (size mismatch, Glance's reader) is the
             # real cause even when the HTTP layer reported something else.

@@ -122,8 +122,12 @@ class PortOps(object):
                           current['id'])
                 return
             vm_ext_id, nic = found
-            spec = nics.nic_spec(new_mac, nics.nic_subnet_ext_id(nic) or
-                                 subnet_ext_id, ipv4_address=new_ip)
+            # Keep what Nova chose for the NIC (model, link state).
+            spec = nics.nic_spec(
+                new_mac, nics.nic_subnet_ext_id(nic) or subnet_ext_id,
+                ipv4_address=new_ip,
+                model=nics.nic_model(nic) or 'VIRTIO',
+                is_connected=nics.nic_is_connected(nic))
             self._client.vms.update_nic(vm_ext_id, nic['extId'], spec)
             LOG.info('NIC %(nic)s of VM %(vm)s follows port %(port)s: '
                      'MAC %(mac)s, IPv4 %(ip)s',

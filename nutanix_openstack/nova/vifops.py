@@ -209,13 +209,22 @@ class VifOps(object):
         """Add the NIC of a port to the VM (vms.add_nic).
 
         A VIF this driver cannot plug, or a MAC or IP already used on the
-        cluster, raises :class:`InterfaceAttachFailed` with the reason.
-        Backend calls: subnets.get, vms.add_nic.
+        cluster, raises :class:`InterfaceAttachFailed` with the reason.  A
+        VM that already has the port's NIC (an attach retried after the
+        NIC was made) keeps it.  Backend calls: subnets.get, vms.list_nics,
+        vms.add_nic.
         """
         def failed(port_id, reason):
             return InterfaceAttachFailed(port_id=port_id, reason=reason,
                                          instance_uuid=instance.uuid)
         spec = self._checked_vif(vif, failed)
+        existing = self.find_nic(vm_ext_id, vif['address'])
+        if existing is not None and prism_nics.nic_subnet_ext_id(
+                existing) == prism_nics.nic_subnet_ext_id(spec):
+            LOG.info('Port %(port)s already has NIC %(nic)s on the VM',
+                     {'port': vif['id'], 'nic': existing.get('extId')},
+                     instance=instance)
+            return existing
         try:
             nic = self._client.vms.add_nic(vm_ext_id, spec)
         except (prism_exc.Conflict, prism_exc.BadRequest,

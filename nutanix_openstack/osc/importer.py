@@ -10,7 +10,9 @@ it), so it is tested with a fake Glance and the emulator.
    which the cluster keeps byte for byte; the first bytes are then read
    back from the cluster and sniffed exactly as the Glance store sniffs an
    upload (:mod:`nutanix_openstack.prism.formats`).  qcow2/vmdk/vhdx (and
-   the other container formats) stay ISO_IMAGE; anything else becomes a
+   the other container formats) stay ISO_IMAGE, and for qcow2/vmdk/vhdx
+   the cluster derives (and checks) the raw disk at once, refusing a
+   damaged image; anything else becomes a
    DISK_IMAGE, copied by the cluster from the fetched image's own ``/file``
    URL, as the store keeps raw uploads.  The declared ``disk_format`` must
    agree with the content.  Named ``glance-<image id>`` like the store's.
@@ -193,6 +195,8 @@ class UrlImport(object):
                       'image %(i)s') % {'n': size, 'f': fmt,
                                         'i': fetched['extId']})
         if image_type == formats.ISO_IMAGE:
+            if fmt in formats.CLUSTER_CONVERTS:
+                self._verify_on_cluster(fetched, fmt)
             return fetched
         # Raw content: the store keeps raw uploads as DISK_IMAGE, which
         # Cinder and Nova clone directly.  The cluster copies its own
@@ -206,6 +210,25 @@ class UrlImport(object):
             progress_callback=self._progress(_('cluster copy')))
         images.delete(fetched['extId'])
         return disk
+
+    def _verify_on_cluster(self, fetched, fmt):
+        """The cluster checks and converts a qcow2/vmdk/vhdx download.
+
+        As the Glance store does for an upload: the raw disk Cinder and
+        Nova clone is derived now (``ensure_disk_image``), and the cluster
+        refuses an image that fails its format's consistency check (a
+        truncated download) instead of making a disk of zeros from it.
+        """
+        self.report(_('Cluster checking the %s image and deriving its raw '
+                      'disk') % fmt)
+        try:
+            self.prism.images.ensure_disk_image(
+                fetched['extId'],
+                progress_callback=self._progress(_('cluster conversion')))
+        except prism_exc.TaskFailed as e:
+            raise ImportFailed(
+                _('the cluster refused the %(f)s image: %(e)s')
+                % {'f': fmt, 'e': e.message}) from e
 
     def _add_location(self, image_id, uri, backend, store):
         if self.location_api in ('auto', 'add'):
@@ -302,7 +325,16 @@ class UrlImport(object):
             self.report(_('Could not list backend images named %(n)s, '
                           'check by hand: %(e)s') % {'n': name, 'e': e})
             return
-        for image in leftovers:
+        derived = []
+        try:
+            for image in leftovers:
+                derived.extend(self.prism.images.list_derived(
+                    image['extId']))
+        except Exception as e:
+            self.report(_('Could not list the derived images of %(n)s, '
+                          'check by hand: %(e)s') % {'n': name, 'e': e})
+        # Derived disks first: they are copies of the fetched image.
+        for image in derived + list(leftovers):
             try:
                 self.prism.images.delete(image['extId'])
             except prism_exc.NotFound:

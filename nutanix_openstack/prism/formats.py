@@ -25,6 +25,12 @@ uploading a format the real cluster does convert as DISK_IMAGE would.
 DISK_IMAGE = 'DISK_IMAGE'
 ISO_IMAGE = 'ISO_IMAGE'
 
+#: Container formats the cluster converts to a raw disk (and checks
+#: first): the store has the cluster derive that disk at upload time, so a
+#: damaged image is refused at the door (see the Glance store's
+#: ``_verify_on_cluster``).
+CLUSTER_CONVERTS = ('qcow2', 'vmdk', 'vhdx')
+
 #: Glance disk formats whose cluster image gives a bootable raw disk to
 #: clone: raw as it is, the others converted once by the cluster (see
 #: ``ImagesAPI.ensure_disk_image``).

@@ -139,7 +139,8 @@ def _finish_import(be, ext_id, image, ctx):
     """Convert if needed, record the size and store the image."""
     if image['type'] == 'DISK_IMAGE':
         image_import.convert_to_raw_if_needed(
-            be.disks, ext_id, be.tmp_dir, be.opts.qemu_img)
+            be.disks, ext_id, be.tmp_dir, be.opts.qemu_img,
+            be.opts.qemu_img_timeout)
     ctx.progress(95)
     image['sizeBytes'] = be.disks.size(ext_id)
     image['lastUpdateTime'] = tasks.now_iso()

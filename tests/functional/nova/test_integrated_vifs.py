@@ -97,6 +97,18 @@ class NutanixServerWithPortTest(_NetworkingTestBase):
         self.assertEqual([], inventory.get('nic', []))
         self.assertIn(self.subnet_ext_id, inventory['subnet'])
 
+    def test_resize_revert_stop_start_keep_the_nic(self):
+        server = self._boot()
+        expected = [self._expected(self.port_1)]
+        server = self._resize_server(server, '2')
+        self.assertEqual(expected, self._nics(server['id']))
+        server = self._revert_resize(server)
+        self.assertEqual(expected, self._nics(server['id']))
+        self._stop_server(server)
+        self._start_server(server)
+        self.assertEqual(expected, self._nics(server['id']))
+        self.assertEqual('ON', self._vm(server['id'])['powerState'])
+
     def test_port_of_another_driver_fails_the_build(self):
         self.neutron._ports[self.port_1['id']]['binding:vif_type'] = 'ovs'
         server = self._boot(expected_state='ERROR')
@@ -122,7 +134,7 @@ class NutanixVifPluggedWaitTest(_NetworkingTestBase):
         self.plugged = []
         self.stop = threading.Event()
 
-    def _neutron_nic_poller(self, port, deliver=True):
+    def _neutron_nic_poller(self, port):
         """Play the mechanism driver: NIC on the cluster -> port ACTIVE."""
         def run():
             while not self.stop.is_set():
@@ -130,12 +142,11 @@ class NutanixVifPluggedWaitTest(_NetworkingTestBase):
                 if found is not None:
                     vm = self.client.vms.get(found[0])
                     self.plugged.append((vm['name'], vm['powerState']))
-                    if deliver:
-                        port['status'] = 'ACTIVE'
-                        self.admin_api.create_server_external_events([{
-                            'name': 'network-vif-plugged',
-                            'server_uuid': vm['name'],
-                            'tag': port['id'], 'status': 'completed'}])
+                    port['status'] = 'ACTIVE'
+                    self.admin_api.create_server_external_events([{
+                        'name': 'network-vif-plugged',
+                        'server_uuid': vm['name'],
+                        'tag': port['id'], 'status': 'completed'}])
                     return
                 time.sleep(0.1)
         thread = threading.Thread(target=run, daemon=True)
@@ -154,10 +165,13 @@ class NutanixVifPluggedWaitTest(_NetworkingTestBase):
                          self._nics(server['id']))
 
     def test_no_event_fails_the_build_and_leaves_nothing(self):
+        # Neutron never reports the port plugged.
         self.flags(vif_plugging_timeout=2)
-        self._neutron_nic_poller(self.port_1, deliver=False)
         server = self._boot(expected_state='ERROR')
-        self.assertEqual([(server['id'], 'OFF')], self.plugged)
+        fault = self.admin_api.get_server(server['id'])['fault']
+        self.assertIn('Failed to allocate the network', fault['message'])
+        self.assertIn('Neutron did not report port(s) %s plugged within 2 '
+                      'seconds' % self.port_1['id'], fault['details'])
         inventory = self.emu.admin.inventory()['objects']
         self.assertEqual([], inventory.get('vm', []))
         self.assertEqual([], inventory.get('nic', []))

@@ -261,6 +261,9 @@ class VifTestCase(base.TestCase):
         self.assertEqual([(MAC_1, self.subnet_a, '192.0.2.55'),
                           (MAC_3, self.subnet_b, '198.51.100.61')],
                          self.nics(instance))
+        # An attach retried after the NIC was made keeps the one NIC.
+        self.driver.attach_interface(self.context, instance, None, third)
+        self.assertEqual(2, len(self.nics(instance)))
         self.driver.detach_interface(self.context, instance, third)
         self.assertEqual([(MAC_1, self.subnet_a, '192.0.2.55')],
                          self.nics(instance))

@@ -5,6 +5,7 @@ the emulator: the cluster fetches the URL, Glance gets the location.
 import hashlib
 import json
 
+from tests import badimages
 from tests.functional.glance import base as glance_base
 from tests.functional.osc import base
 
@@ -102,6 +103,16 @@ class ImageImportTestCase(base.OscTestCase):
         self.assert_nothing_left(proc)
         self.assertIn('holds a qcow2 image but --disk-format is raw',
                       proc.stderr)
+
+    def test_damaged_images_leave_nothing(self):
+        for fmt in badimages.FORMATS:
+            url = self.publish('t.' + fmt, badimages.make(
+                fmt, 'truncated', self.tmp))
+            proc = self.import_image(url, fmt)
+            self.assert_nothing_left(proc)
+            self.assertIn('the cluster refused the %s image: ' % fmt,
+                          proc.stderr)
+            self.assertIn('Invalid %s image' % fmt, proc.stderr)
 
     def test_glance_refusing_both_location_apis_leaves_nothing(self):
         # No service role and show_multiple_locations off (the default):

@@ -20,6 +20,7 @@ class FakeImages(object):
         self.calls = []
         self.upload_error = None     # raised after consuming the source
         self.stored_size_delta = 0   # a cluster that stores other bytes
+        self.derive_error = None     # ensure_disk_image fails with this
 
     def create_for_upload(self, name, image_type='DISK_IMAGE',
                           description=None, cluster_ext_id=None):
@@ -74,6 +75,15 @@ class FakeImages(object):
         self.calls.append(('list_derived', ext_id))
         name = 'openstack-raw-' + ext_id
         return [dict(i) for i in self.images.values() if i['name'] == name]
+
+    def ensure_disk_image(self, ext_id, progress_callback=None):
+        """The cluster's conversion (and check) of an ISO_IMAGE."""
+        self.calls.append(('ensure_disk_image', ext_id))
+        if self.images[ext_id]['type'] == 'DISK_IMAGE':
+            return ext_id
+        if self.derive_error:
+            raise self.derive_error
+        return self.add_derived(ext_id)
 
     def add_derived(self, ext_id):
         derived = str(uuid.uuid4())

@@ -104,6 +104,34 @@ class TestSingleStore(_StoreMixin, base.StoreBaseTest):
         self.assertEqual('ISO_IMAGE', image['type'])
         self.assertIn('qcow2', image['description'])
 
+    def test_add_qcow2_has_the_cluster_derive_its_disk_at_once(self):
+        uri = self._add(QCOW2_HEAD + b'payload')[0]
+        ext_id = uri.rsplit('/', 1)[1]
+        self.assertIn(('ensure_disk_image', ext_id), self.client.images.calls)
+        self.assertEqual(1, len(self.client.images.list_derived(ext_id)))
+
+    def test_add_raw_needs_no_conversion(self):
+        self._add(b'raw bytes')
+        self.assertNotIn('ensure_disk_image',
+                         [c[0] for c in self.client.images.calls])
+
+    def test_add_refused_by_the_cluster_check_is_invalid(self):
+        self.client.images.derive_error = prism_exc.TaskFailed(
+            'CreateImage failed: Invalid qcow2 image: qemu-img check found '
+            '17 corruptions', code='VMM-40011')
+        e = self.assertRaises(exceptions.Invalid, self._add,
+                              QCOW2_HEAD + b'payload')
+        self.assertIn('the cluster refused the qcow2 image', str(e))
+        self.assertIn('17 corruptions', str(e))
+        # Neither the uploaded bytes nor a derived disk is left.
+        self.assertEqual({}, self.client.images.images)
+
+    def test_add_cluster_failure_while_deriving_is_backend_error(self):
+        self.client.images.derive_error = prism_exc.ConnectionFailed('down')
+        self.assertRaises(exceptions.BackendException, self._add,
+                          QCOW2_HEAD + b'payload')
+        self.assertEqual({}, self.client.images.images)
+
     def test_add_head_split_over_small_reads(self):
         # A reader returning tiny pieces must still be sniffed correctly.
         class Trickle(object):
@@ -250,7 +278,8 @@ class TestSingleStore(_StoreMixin, base.StoreBaseTest):
     def test_delete_removes_image_and_derived_image(self):
         uri = self._add(QCOW2_HEAD)[0]
         ext_id = uri.rsplit('/', 1)[1]
-        derived = self.client.images.add_derived(ext_id)
+        (derived,) = [i['extId'] for i in
+                      self.client.images.list_derived(ext_id)]
         self.store.delete(self._location(uri))
         self.assertNotIn(ext_id, self.client.images.images)
         self.assertNotIn(derived, self.client.images.images)

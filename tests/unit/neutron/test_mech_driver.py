@@ -248,14 +248,16 @@ class TestPorts(MockBackendTestCase):
     def test_fixed_ip_update_pushed_to_nic(self):
         port = self.create_port(self.net['id'])
         nic = dict(nics.nic_spec(port['mac_address'], 'ahv-60',
-                                 port['fixed_ips'][0]['ip_address']),
+                                 port['fixed_ips'][0]['ip_address'],
+                                 model='E1000'),
                    extId='nic-1')
         self.client.vms.find_nic_by_mac.return_value = ('vm-1', nic)
         self.update('port', port['id'], {'fixed_ips': [
             {'subnet_id': self.sub['id'], 'ip_address': '192.0.2.77'}]})
         self.client.vms.update_nic.assert_called_once_with(
             'vm-1', 'nic-1',
-            nics.nic_spec(port['mac_address'], 'ahv-60', '192.0.2.77'))
+            nics.nic_spec(port['mac_address'], 'ahv-60', '192.0.2.77',
+                          model='E1000'))
 
     def test_update_without_ip_change_does_not_touch_nic(self):
         port = self.create_port(self.net['id'])

@@ -155,6 +155,7 @@ class DriverTestCase(base.TestCase):
 
     def test_attach_interface_to_vm_that_vanished(self):
         self.expect_vm(base.vm_dict(self.instance))
+        self.client.vms.list_nics.return_value = []
         self.client.vms.add_nic.side_effect = prism_exc.NotFound(
             'no VM', url='https://p/api/vmm/v4.1/ahv/config/vms/vm-1/nics')
         vif = {'id': 'p', 'type': 'nutanix', 'address': 'fa:16:3e:0:0:1',

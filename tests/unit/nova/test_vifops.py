@@ -101,6 +101,7 @@ class VifOpsTestCase(base.TestCase):
         self.virtapi = mock.Mock()
         self.ops = vifops.VifOps(self.client, self.virtapi, base.CLUSTER)
         self.instance = base.make_instance()
+        self.client.vms.list_nics.return_value = []
 
     def raises(self, exc, f, *args, **kwargs):
         with self.assertRaises(exc) as cm:
@@ -230,6 +231,14 @@ class VifOpsTestCase(base.TestCase):
             self.instance, 'vm-1', vif))
         self.client.vms.add_nic.assert_called_once_with(
             'vm-1', vifops.nic_for_vif(vif))
+
+    def test_attach_is_idempotent(self):
+        vif = make_vif()
+        nic = dict(vifops.nic_for_vif(vif), extId='nic-1')
+        self.client.vms.list_nics.return_value = [nic]
+        self.assertEqual(nic, self.ops.attach_interface(
+            self.instance, 'vm-1', vif))
+        self.client.vms.add_nic.assert_not_called()
 
     def test_attach_conflict_is_interface_attach_failed(self):
         self.client.vms.add_nic.side_effect = prism_exc.Conflict(

@@ -77,6 +77,7 @@ class ImporterTestCase(testtools.TestCase):
         images.download.side_effect = lambda ext_id, *a: iter([QCOW2_HEAD])
         images.file_url.side_effect = lambda e: 'https://pc/file/' + e
         images.find_by_name.return_value = []
+        images.list_derived.return_value = []
         self.reports = []
 
     def run_import(self, glance, disk_format='qcow2', store=None, **kwargs):
@@ -113,6 +114,27 @@ class ImporterTestCase(testtools.TestCase):
                       glance.calls)
         self.assertFalse(glance.deleted)
         self.prism.images.delete.assert_not_called()
+
+    def test_qcow2_is_checked_and_converted_by_the_cluster(self):
+        glance = FakeGlance([active()])
+        self.run_import(glance)
+        self.prism.images.ensure_disk_image.assert_called_once_with(
+            FETCHED, progress_callback=mock.ANY)
+
+    def test_damaged_image_refused_by_the_cluster_is_rolled_back(self):
+        self.prism.images.ensure_disk_image.side_effect = (
+            prism_exc.TaskFailed('CreateImage failed: Invalid qcow2 image: '
+                                 'qemu-img check found 17 corruptions'))
+        self.prism.images.find_by_name.return_value = [{'extId': FETCHED}]
+        self.prism.images.list_derived.return_value = [{'extId': DISK}]
+        glance = FakeGlance([active()])
+        e = self.assertRaises(importer.ImportFailed, self.run_import, glance)
+        self.assertIn('the cluster refused the qcow2 image', str(e))
+        self.assertIn('17 corruptions', str(e))
+        self.assertFalse([c for c in glance.calls if c[0] == 'add'])
+        self.assert_rolled_back(glance)
+        self.prism.images.delete.assert_has_calls(
+            [mock.call(DISK), mock.call(FETCHED)])
 
     def test_raw_content_is_copied_to_a_disk_image_by_the_cluster(self):
         self.prism.images.download.side_effect = (
