@@ -4,6 +4,7 @@ import logging
 
 from oslo_concurrency import lockutils
 
+from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations
@@ -19,12 +20,13 @@ def derived_disk_image_name(ext_id):
     return locations.DERIVED_IMAGE_PREFIX + ext_id
 
 
-class ImagesAPI(object):
+class ImagesAPI(entities.UpdatableEntitiesAPI):
     """``/api/vmm/v4.x/content/images`` (+ v3 byte upload)."""
 
+    COLLECTION = paths.IMAGES
+
     def __init__(self, session, tasks, chunk_size=4 * 1024 * 1024):
-        self._session = session
-        self._tasks = tasks
+        super().__init__(session, tasks)
         self.chunk_size = chunk_size
 
     # -- creation ---------------------------------------------------------
@@ -157,34 +159,12 @@ class ImagesAPI(object):
             progress_callback(100)
         return self.get(ext_id)
 
-    # -- read / update / delete ------------------------------------------
-
-    def get(self, ext_id):
-        return self._session.get_data('%s/%s' % (paths.IMAGES, ext_id))
+    # -- read, update and delete: see entities.py; listing also orders --
 
     def list(self, filter=None, limit=None, orderby=None):
         """All pages, as a list (``$page``/``$limit`` handled here)."""
         return self._session.list_all(paths.IMAGES, filter=filter,
                                       orderby=orderby, limit=limit)
-
-    def find_by_name(self, name):
-        """Images named exactly ``name`` (normally 0 or 1)."""
-        return [i for i in self.list(filter=paths.name_filter(name))
-                if i.get('name') == name]
-
-    def update(self, ext_id, **fields):
-        """GET for the ETag, then PUT with ``If-Match``."""
-        def mutate(data):
-            data.update(fields)
-            return data
-        resp = self._session.update('%s/%s' % (paths.IMAGES, ext_id), mutate)
-        self._tasks.run(resp)
-        return self.get(ext_id)
-
-    def delete(self, ext_id, wait=True):
-        resp = self._session.conditional('DELETE',
-                                         '%s/%s' % (paths.IMAGES, ext_id))
-        return self._tasks.run(resp, wait=wait)
 
     def _delete_quietly(self, ext_id):
         try:

@@ -2,6 +2,7 @@
 
 import datetime
 
+from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import tasks as tasks_mod
 
@@ -54,12 +55,10 @@ def _overrides(value, builder):
     return list(value)
 
 
-class RecoveryPointsAPI(object):
+class RecoveryPointsAPI(entities.EntitiesAPI):
     """``/api/dataprotection/v4.x/config/recovery-points``."""
 
-    def __init__(self, session, tasks):
-        self._session = session
-        self._tasks = tasks
+    COLLECTION = paths.RECOVERY_POINTS
 
     def create(self, name, vm_ext_ids=(), volume_group_ext_ids=(),
                recovery_point_type='CRASH_CONSISTENT', expiration_time=None,
@@ -89,24 +88,6 @@ class RecoveryPointsAPI(object):
         return self.get(self._tasks.run_create(
             resp, paths.REL_RECOVERY_POINT, self.delete))
 
-    def get(self, ext_id):
-        return self._session.get_data('%s/%s' % (paths.RECOVERY_POINTS,
-                                                 ext_id))
-
-    def list(self, filter=None, limit=None):
-        return self._session.list_all(paths.RECOVERY_POINTS, filter=filter,
-                                      limit=limit)
-
-    def find_by_name(self, name):
-        """Recovery points named exactly ``name`` (normally 0 or 1)."""
-        return [rp for rp in self.list(filter=paths.name_filter(name))
-                if rp.get('name') == name]
-
-    def delete(self, ext_id, wait=True):
-        resp = self._session.conditional(
-            'DELETE', '%s/%s' % (paths.RECOVERY_POINTS, ext_id))
-        return self._tasks.run(resp, wait=wait)
-
     def restore(self, ext_id, volume_group_overrides=None,
                 vm_overrides=None, wait=True, cluster_ext_id=None):
         """Restore a recovery point into new VMs and volume groups.
@@ -126,10 +107,9 @@ class RecoveryPointsAPI(object):
                                                        vm_override),
             volumeGroupRecoveryPointRestoreOverrides=_overrides(
                 volume_group_overrides, volume_group_override))
-        path = '%s/%s/$actions/restore' % (paths.RECOVERY_POINTS, ext_id)
         resp = self._session.conditional(
-            'POST', path, etag_path='%s/%s' % (paths.RECOVERY_POINTS, ext_id),
-            body=body)
+            'POST', self._path(ext_id, '$actions', 'restore'),
+            etag_path=self._path(ext_id), body=body)
         if not wait:
             return {'extId': tasks_mod.task_ext_id(resp)}
         task = self._tasks.run(resp)

@@ -11,6 +11,7 @@ and ``ExternalDataSourceDiskReference``; or an
 import logging
 
 from nutanix_openstack.prism import disks as disks_mod
+from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import nics as nics_mod
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import tasks as tasks_mod
@@ -145,7 +146,7 @@ def disk_size(disk):
     return (disk.get('backingInfo') or {}).get('diskSizeBytes')
 
 
-class VmsAPI(object):
+class VmsAPI(entities.UpdatableEntitiesAPI):
     """``/api/vmm/v4.x/ahv/config/vms``.
 
     Disk specs are v4 ``Disk`` dicts; build them with the module-level
@@ -156,18 +157,15 @@ class VmsAPI(object):
     of a GET made just before.
     """
 
+    COLLECTION = paths.VMS
+
     def __init__(self, session, tasks):
-        self._session = session
-        self._tasks = tasks
+        super().__init__(session, tasks)
         self._disks = disks_mod.DiskCollection(
             session, tasks, self._path, paths.REL_VM_DISK, 'VM')
         self._nics = disks_mod.DiskCollection(
             session, tasks, self._path, paths.REL_VM_NIC, 'VM',
             segment='nics')
-
-    @staticmethod
-    def _path(ext_id, *more):
-        return '/'.join((paths.VMS, ext_id) + more)
 
     def create(self, name, num_sockets=1, num_cores_per_socket=1,
                memory_size_bytes=None, disks=(), cd_roms=(), nics=(),
@@ -197,29 +195,6 @@ class VmsAPI(object):
             return {'extId': tasks_mod.task_ext_id(resp)}
         return self.get(self._tasks.run_create(resp, paths.REL_VM,
                                                self.delete))
-
-    def get(self, ext_id):
-        return self._session.get_data(self._path(ext_id))
-
-    def list(self, filter=None, limit=None):
-        return self._session.list_all(paths.VMS, filter=filter, limit=limit)
-
-    def find_by_name(self, name):
-        """VMs named exactly ``name`` (a Nova instance's VM: its uuid)."""
-        return [vm for vm in self.list(filter=paths.name_filter(name))
-                if vm.get('name') == name]
-
-    def update(self, ext_id, **fields):
-        """GET + PUT with If-Match (vCPU/memory changes, name...)."""
-        def mutate(data):
-            data.update(fields)
-            return data
-        self._tasks.run(self._session.update(self._path(ext_id), mutate))
-        return self.get(ext_id)
-
-    def delete(self, ext_id, wait=True):
-        resp = self._session.conditional('DELETE', self._path(ext_id))
-        return self._tasks.run(resp, wait=wait)
 
     def _action(self, ext_id, action, body=None, wait=True):
         resp = self._session.conditional(

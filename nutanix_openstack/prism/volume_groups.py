@@ -8,6 +8,7 @@ whose ``entityType`` says what it points at: ``IMAGE``, ``VM_DISK``,
 import logging
 
 from nutanix_openstack.prism import disks as disks_mod
+from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import tasks as tasks_mod
@@ -59,23 +60,20 @@ def volume_disk(size_bytes, container_ext_id, data_source=None, index=None,
                 description=description)
 
 
-class VolumeGroupsAPI(object):
+class VolumeGroupsAPI(entities.UpdatableEntitiesAPI):
     """``/api/volumes/v4.x/config/volume-groups``.
 
     Changes to an existing group carry ``If-Match`` with the ETag of a GET
     made just before.
     """
 
+    COLLECTION = paths.VOLUME_GROUPS
+
     def __init__(self, session, tasks):
-        self._session = session
-        self._tasks = tasks
+        super().__init__(session, tasks)
         self._disks = disks_mod.DiskCollection(
             session, tasks, self._path, paths.REL_VOLUME_DISK,
             'volume group')
-
-    @staticmethod
-    def _path(ext_id, *more):
-        return '/'.join((paths.VOLUME_GROUPS, ext_id) + more)
 
     def create(self, name, disks=(), description=None, sharing_status=None,
                target_prefix=None, cluster_ext_id=None, wait=True,
@@ -115,29 +113,6 @@ class VolumeGroupsAPI(object):
                           {'vg': vg_ext_id, 'e': e})
             raise
         return self.get(vg_ext_id)
-
-    def get(self, ext_id):
-        return self._session.get_data(self._path(ext_id))
-
-    def list(self, filter=None, limit=None):
-        return self._session.list_all(paths.VOLUME_GROUPS, filter=filter,
-                                      limit=limit)
-
-    def find_by_name(self, name):
-        """Volume groups named exactly ``name`` (normally 0 or 1)."""
-        return [vg for vg in self.list(filter=paths.name_filter(name))
-                if vg.get('name') == name]
-
-    def update(self, ext_id, **fields):
-        def mutate(data):
-            data.update(fields)
-            return data
-        self._tasks.run(self._session.update(self._path(ext_id), mutate))
-        return self.get(ext_id)
-
-    def delete(self, ext_id, wait=True):
-        resp = self._session.conditional('DELETE', self._path(ext_id))
-        return self._tasks.run(resp, wait=wait)
 
     def list_disks(self, vg_ext_id):
         return self._disks.list(vg_ext_id)

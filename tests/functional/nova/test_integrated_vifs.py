@@ -97,6 +97,18 @@ class NutanixServerWithPortTest(_NetworkingTestBase):
         self.assertEqual([], inventory.get('nic', []))
         self.assertIn(self.subnet_ext_id, inventory['subnet'])
 
+    def test_resize_revert_stop_start_keep_the_nic(self):
+        server = self._boot()
+        expected = [self._expected(self.port_1)]
+        server = self._resize_server(server, '2')
+        self.assertEqual(expected, self._nics(server['id']))
+        server = self._revert_resize(server)
+        self.assertEqual(expected, self._nics(server['id']))
+        self._stop_server(server)
+        self._start_server(server)
+        self.assertEqual(expected, self._nics(server['id']))
+        self.assertEqual('ON', self._vm(server['id'])['powerState'])
+
     def test_port_of_another_driver_fails_the_build(self):
         self.neutron._ports[self.port_1['id']]['binding:vif_type'] = 'ovs'
         server = self._boot(expected_state='ERROR')

@@ -1,6 +1,8 @@
 """[ml2_nutanix] options, their parsing, and the entry points."""
 
+import configparser
 from importlib import metadata
+import os
 
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
@@ -63,3 +65,25 @@ class TestConfig(testtools.TestCase):
         [ep] = [ep for ep in metadata.entry_points(group='oslo.config.opts')
                 if ep.name == 'nutanix_openstack.neutron']
         self.assertEqual('nutanix_openstack.opts:list_neutron_opts', ep.value)
+
+
+ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))), 'etc')
+
+
+class TestExample(testtools.TestCase):
+    """etc/ml2_conf.ini.nutanix-example names only real options."""
+
+    def test_example_options_exist(self):
+        parser = configparser.ConfigParser()
+        with open(os.path.join(ETC, 'ml2_conf.ini.nutanix-example')) as f:
+            # Commented-out settings count too.
+            parser.read_string(''.join(
+                line.lstrip('#') for line in f
+                if '=' in line or line.lstrip('#').startswith('[')))
+        self.assertEqual('nutanix', parser['ml2']['mechanism_drivers'])
+        names = {o.name for _g, options in config.list_opts()
+                 for o in options}
+        self.assertLessEqual(set(parser['ml2_nutanix']), names)
+        self.assertIn('compute_hosts', parser['ml2_nutanix'])
+        self.assertIn('physical_networks', parser['ml2_nutanix'])
