@@ -12,6 +12,7 @@ import threading
 import flask
 
 from nutanix_openstack.emulator import config
+from nutanix_openstack.emulator import console
 from nutanix_openstack.emulator import faults as faults_mod
 from nutanix_openstack.emulator import inventory
 from nutanix_openstack.emulator import state as state_mod
@@ -51,6 +52,9 @@ class Backend(object):
             self.state, mode=opts.task_mode, delay=opts.task_delay,
             cluster_ext_id=self.inventory.cluster_ext_id,
             fault_hook=self.faults.take_task_fault)
+        # Console tokens handed out by generate-console-token, checked by
+        # the console server (console.py).
+        self.console_tokens = console.TokenBook()
         # Serialises admin reset against itself.
         self.reset_lock = threading.Lock()
 

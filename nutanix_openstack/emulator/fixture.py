@@ -230,7 +230,8 @@ class EmulatorProcess(_EmulatorAttributes):
     """
 
     def __init__(self, data_dir=None, tls=False, task_mode='immediate',
-                 task_delay=0.0, port=None, allow_local_url_sources=False):
+                 task_delay=0.0, port=None, allow_local_url_sources=False,
+                 console_port=None):
         self._own_dir = data_dir is None
         self.base_dir = data_dir or tempfile.mkdtemp(prefix='ntnx-emu-')
         self.tls = tls
@@ -260,6 +261,11 @@ class EmulatorProcess(_EmulatorAttributes):
             if tls:
                 f.write('tls_cert_file = %s\ntls_key_file = %s\n'
                         % (cert, key))
+            # The VM console server (console.py); 0: a free port of ours.
+            self.console_port = None
+            if console_port is not None:
+                self.console_port = console_port or free_port()
+                f.write('console_port = %d\n' % self.console_port)
         self.endpoint = '%s://127.0.0.1:%d' % ('https' if tls else 'http',
                                                self.port)
         self._set_inventory_attributes()
