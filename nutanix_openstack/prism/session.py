@@ -26,6 +26,7 @@ import requests
 
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import redact
 from nutanix_openstack.prism import streams
 
 LOG = logging.getLogger(__name__)
@@ -47,22 +48,28 @@ USER_AGENT = 'nutanix-openstack/%s python-requests/%s' % (
 
 
 def normalize_endpoint(endpoint):
-    """``host[:port]`` → ``https://host:port``; a URL is kept (no path)."""
+    """``host[:port]`` → ``https://host:port``; a URL is kept (no path).
+
+    User info (``https://user:pass@host``) is dropped: see
+    :func:`split_userinfo`.
+    """
     endpoint = (endpoint or '').strip()
     if not endpoint:
         raise exc.ConfigurationError('empty Prism endpoint')
     if '://' not in endpoint:
         endpoint = 'https://' + endpoint
     parts = urllib.parse.urlsplit(endpoint)
+    shown = redact.strip_userinfo(endpoint)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise exc.ConfigurationError(
             'invalid Prism endpoint %r: expected https://host[:port] or '
-            'host[:port]' % endpoint)
+            'host[:port]' % shown)
     try:
         port = parts.port
     except ValueError:
-        raise exc.ConfigurationError('invalid port in endpoint %r'
-                                     % endpoint)
+        raise exc.ConfigurationError('invalid port in endpoint %r' % shown)
+    endpoint, _user, _password = redact.split_userinfo(endpoint)
+    parts = urllib.parse.urlsplit(endpoint)
     netloc = parts.netloc
     if port is None:
         netloc = '%s:%d' % (netloc, DEFAULT_PORT)
@@ -79,6 +86,17 @@ class Session(object):
                  sleep=time.sleep, clock=time.monotonic):
         if isinstance(endpoints, str):
             endpoints = [endpoints]
+        endpoints = [e.strip() for e in endpoints or [] if e and e.strip()]
+        if not username and endpoints:
+            # Credentials written in the first endpoint URL are used (only)
+            # when none are configured; the URL itself is kept without them.
+            _url, url_user, url_password = redact.split_userinfo(
+                endpoints[0] if '://' in endpoints[0]
+                else 'https://' + endpoints[0])
+            if url_user:
+                username = url_user
+                if password is None:
+                    password = url_password
         self.endpoints = [normalize_endpoint(e) for e in endpoints or []]
         if not self.endpoints:
             raise exc.ConfigurationError('no Prism endpoint configured')
