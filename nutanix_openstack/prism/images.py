@@ -5,6 +5,7 @@ import urllib.parse
 
 from oslo_concurrency import lockutils
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import formats
@@ -13,7 +14,6 @@ from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import redact
 from nutanix_openstack.prism import session as session_mod
 from nutanix_openstack.prism import streams
-from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -35,11 +35,12 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
     # -- creation ---------------------------------------------------------
 
     def _create(self, body, wait, progress_callback):
-        resp = self._session.post(paths.IMAGES, body)
+        outcome = ambiguous.post_create(self._session, paths.IMAGES, body,
+                                        self.find_by_name, body.get('name'))
         if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        return self.get(self._tasks.run_create(
-            resp, paths.REL_IMAGE, self.delete,
+            return outcome.task_reference()
+        return self.get(outcome.wait(
+            self._tasks, paths.REL_IMAGE, self.delete,
             progress_callback=progress_callback))
 
     @staticmethod

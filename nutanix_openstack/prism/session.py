@@ -83,7 +83,8 @@ class Session(object):
                  ca_file=None, connect_timeout=10, read_timeout=120,
                  retries=3, retry_interval=1.0, retry_max_interval=30.0,
                  endpoint_down_time=60.0, user_agent=USER_AGENT,
-                 sleep=time.sleep, clock=time.monotonic):
+                 sleep=time.sleep, clock=time.monotonic,
+                 ambiguous_retries=3):
         if isinstance(endpoints, str):
             endpoints = [endpoints]
         endpoints = [e.strip() for e in endpoints or [] if e and e.strip()]
@@ -104,6 +105,9 @@ class Session(object):
             raise exc.ConfigurationError(
                 'Prism username and password are required')
         self.retries = max(0, int(retries))
+        # Rounds of resending a create whose every attempt ended in a
+        # dropped connection (see prism/ambiguous.py).
+        self.ambiguous_retries = max(0, int(ambiguous_retries))
         self.retry_interval = float(retry_interval)
         self.retry_max_interval = float(retry_max_interval)
         self.endpoint_down_time = float(endpoint_down_time)
@@ -201,6 +205,9 @@ class Session(object):
         body = streams.ReplayableBody(data) if data is not None else None
         attempt = 0
         last_error = None
+        # Whether an attempt may have reached the server (and been applied):
+        # anything but a failure to connect.
+        reached = False
         while True:
             response = None
             for endpoint in self._ordered_endpoints():
@@ -223,6 +230,8 @@ class Session(object):
                         e, (requests.ConnectTimeout,)) or _is_connect_error(e)
                     if connect_failure:
                         self._mark_down(endpoint)
+                    else:
+                        reached = True
                     if body is not None and not body.replayable:
                         raise exc.UploadNotRetryable(
                             'upload to %s failed after the one-shot source '
@@ -261,10 +270,12 @@ class Session(object):
             self._sleep(delay)
             attempt += 1
         if response is None:
-            raise exc.ConnectionFailed(
+            error = exc.ConnectionFailed(
                 'no Prism endpoint answered %s %s after %d attempt(s): %s'
                 % (method, path, attempt + 1, last_error),
                 request_id=request_id, method=method, url=path)
+            error.maybe_applied = write and reached
+            raise error
         if response.status_code >= 400 and not (
                 ok_statuses and response.status_code in ok_statuses):
             try:

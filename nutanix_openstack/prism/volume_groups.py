@@ -7,11 +7,11 @@ whose ``entityType`` says what it points at: ``IMAGE``, ``VM_DISK``,
 
 import logging
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import disks as disks_mod
 from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
-from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -96,12 +96,12 @@ class VolumeGroupsAPI(entities.UpdatableEntitiesAPI):
                     clusterReference=cluster_ext_id,
                     disks=list(disks) or None)
         body.update(extra_fields)
-        resp = self._session.post(paths.VOLUME_GROUPS, body)
+        outcome = ambiguous.post_create(self._session, paths.VOLUME_GROUPS,
+                                        body, self.find_by_name, name)
         if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        vg_ext_id = self._tasks.run_create(resp, paths.REL_VOLUME_GROUP,
-                                           self.delete)
-        return self.get(vg_ext_id)
+            return outcome.task_reference()
+        return self.get(outcome.wait(self._tasks, paths.REL_VOLUME_GROUP,
+                                     self.delete))
 
     def list_disks(self, vg_ext_id):
         return self._disks.list(vg_ext_id)
