@@ -177,16 +177,10 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                 message=_('Nutanix client configuration: %s') % e)
         self.replication_ops = replicationops.ReplicationOps(self, targets)
         if self.failed_over:
-            target = self.replication_ops.target(self._active_backend_id)
-            self._use(target.client, *target.resolve())
+            self._use_target(self.replication_ops.target(
+                self._active_backend_id))
         else:
-            client = self.primary_client
-            cluster_ext_id = client.cluster_ext_id()
-            container = client.clusters.find_storage_container(
-                conf.nutanix_storage_container,
-                cluster_ext_id=cluster_ext_id)
-            self._use(client, cluster_ext_id,
-                      prism_clusters.storage_container_ext_id(container))
+            self._use_primary()
         interval = conf.nutanix_replication_interval
         if self.replication_ops.enabled and interval:
             self._replication_loop = loopingcall.FixedIntervalLoopingCall(
@@ -201,14 +195,26 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                   'active': '' if not self.failed_over else
                   ' (failed over to %s)' % self.active_backend_id})
 
-    def _use(self, client, cluster_ext_id, container_ext_id):
+    def _use_primary(self):
+        client = self.primary_client
+        cluster_ext_id = client.cluster_ext_id()
+        container = client.clusters.find_storage_container(
+            self.configuration.nutanix_storage_container,
+            cluster_ext_id=cluster_ext_id)
+        self._use(client, cluster_ext_id, container)
+
+    def _use_target(self, target):
+        cluster_ext_id, _ext_id = target.resolve()
+        self._use(target.client, cluster_ext_id, target.container)
+
+    def _use(self, client, cluster_ext_id, container):
         """Work on this cluster and container.
 
         The primary's, or after a failover the secondary's.
         """
         conf = self.configuration
         self.client = client
-        container = client.clusters.get_storage_container(container_ext_id)
+        container_ext_id = prism_clusters.storage_container_ext_id(container)
         self._container_name = container.get('name') or container_ext_id
         self.volume_ops = volumeops.VolumeOps(self.client, cluster_ext_id,
                                               container_ext_id)
@@ -502,18 +508,11 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             volumes, secondary_id, groups)
         if active == replicationops.DEFAULT:
             self._active_backend_id = None
-            client = self.primary_client
-            cluster = client.cluster_ext_id()
-            container = client.clusters.find_storage_container(
-                self.configuration.nutanix_storage_container,
-                cluster_ext_id=cluster)
-            self._use(client, cluster,
-                      prism_clusters.storage_container_ext_id(container))
+            self._use_primary()
             self._reprotect(volumes, updates, groups)
         else:
-            target = self.replication_ops.target(active)
             self._active_backend_id = active
-            self._use(target.client, *target.resolve())
+            self._use_target(self.replication_ops.target(active))
         return active, updates, group_updates
 
     def _reprotect(self, volumes, updates, groups):

@@ -101,6 +101,7 @@ class Target(object):
         self._client = None
         self.cluster_ext_id = None
         self.container_ext_id = None
+        self.container = None
 
     @property
     def client(self):
@@ -134,6 +135,7 @@ class Target(object):
                 name, cluster_ext_id=cluster)
             self.container_ext_id = prism_clusters.storage_container_ext_id(
                 container)
+            self.container = container
             self.cluster_ext_id = cluster
         return self.cluster_ext_id, self.container_ext_id
 
