@@ -55,6 +55,9 @@ class Backend(object):
         # Console tokens handed out by generate-console-token, checked by
         # the console server (console.py).
         self.console_tokens = console.TokenBook()
+        # Incoming replications a restart interrupted are never committed.
+        from nutanix_openstack.emulator import replication
+        replication.sweep_sessions(self)
         # Serialises admin reset against itself.
         self.reset_lock = threading.Lock()
 
