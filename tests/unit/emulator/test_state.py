@@ -100,3 +100,13 @@ def test_survives_reopen_and_reset(tmp_path):
     s.reset()
     assert s.kinds() == [] and s.get_setting('task_mode') is None
     s.close()
+
+
+def test_list_json_items_walks_arrays_of_one_kind(store):
+    store.put('vm', 'a', {'nics': [{'extId': 'n1'}, {'extId': 'n2'}]})
+    store.put('vm', 'b', {'nics': None})
+    store.put('vm', 'c', {})
+    store.put('vm', 'd', {'nics': {'extId': 'not-a-list'}})
+    store.put('image', 'e', {'nics': [{'extId': 'other-kind'}]})
+    assert store.list_json_items('vm', '$.nics') == [
+        ('a', {'extId': 'n1'}), ('a', {'extId': 'n2'})]
