@@ -67,13 +67,14 @@ class PrismClient(object):
                  retries=3, retry_interval=1.0, task_timeout=3600,
                  task_poll_interval=1.0, chunk_size=4 * 1024 * 1024,
                  retry_max_interval=30.0, endpoint_down_time=60.0,
-                 cluster=None):
+                 cluster=None, ambiguous_retries=3):
         self.session = session_mod.Session(
             endpoints, username, password, verify=verify, ca_file=ca_file,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
             retries=retries, retry_interval=retry_interval,
             retry_max_interval=retry_max_interval,
-            endpoint_down_time=endpoint_down_time)
+            endpoint_down_time=endpoint_down_time,
+            ambiguous_retries=ambiguous_retries)
         self.cluster = cluster
         self.tasks = TasksAPI(self.session, timeout=task_timeout,
                               poll_interval=task_poll_interval)
@@ -112,7 +113,8 @@ class PrismClient(object):
                    task_timeout=opt('task_timeout'),
                    task_poll_interval=opt('task_poll_interval'),
                    chunk_size=opt('transfer_chunk_size'),
-                   cluster=opt('cluster'))
+                   cluster=opt('cluster'),
+                   ambiguous_retries=opt('api_ambiguous_retries'))
 
     def cluster_ext_id(self):
         """The extId of the cluster this client works on.
