@@ -110,3 +110,15 @@ def test_list_json_items_walks_arrays_of_one_kind(store):
     store.put('image', 'e', {'nics': [{'extId': 'other-kind'}]})
     assert store.list_json_items('vm', '$.nics') == [
         ('a', {'extId': 'n1'}), ('a', {'extId': 'n2'})]
+
+
+def test_ext_ids_with_field_finds_nested_values_of_one_kind(store):
+    store.put('vm', 'a', {'disks': [{'extId': 'd1'}, {'extId': 'd2'}]})
+    store.put('vm', 'b', {'disks': [{'backingInfo': {'extId': 'd1'}}]})
+    store.put('vm', 'c', {'disks': [{'extId': 'd3'}], 'extId': 'c'})
+    store.put('volume_group', 'g', {'_disks': [{'extId': 'd1'}]})
+    assert sorted(store.ext_ids_with_field('vm', 'extId', 'd1')) == [
+        'a', 'b']
+    assert store.ext_ids_with_field('vm', 'extId', 'd3') == ['c']
+    assert store.ext_ids_with_field('vm', 'extId', 'zz') == []
+    assert store.ext_ids_with_field('vm', 'name', 'd1') == []
