@@ -57,6 +57,10 @@ class Backend(object):
                 cluster_ext_id=self.inventory.cluster_ext_id,
                 fault_hook=self.faults.take_task_fault,
                 threads=opts.task_threads)
+            # Incoming replications a restart interrupted are never
+            # committed.
+            from nutanix_openstack.emulator import replication
+            replication.sweep_sessions(self)
         except BaseException:
             self._dir_lock.release()
             raise
