@@ -20,6 +20,7 @@ calls it makes.
 import functools
 import inspect
 
+from cinder import coordination as cinder_coordination
 from cinder import exception
 from cinder import interface
 from cinder.volume import configuration
@@ -34,6 +35,7 @@ from nutanix_openstack.cinder import manageops
 from nutanix_openstack.cinder import options
 from nutanix_openstack.cinder import snapshotops
 from nutanix_openstack.cinder import volumeops
+from nutanix_openstack import coordination
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
@@ -181,8 +183,11 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                   'container': self._container_name})
 
     def _make_client(self):
-        return prism_client.PrismClient.from_conf(self.configuration,
-                                                  prefix='nutanix_')
+        client = prism_client.PrismClient.from_conf(self.configuration,
+                                                    prefix='nutanix_')
+        client.lock = functools.partial(
+            _cluster_lock, self.configuration.nutanix_lock_timeout)
+        return client
 
     def check_for_setup_error(self):
         """Setup resolved the cluster and container (do_setup raises)."""
@@ -469,6 +474,18 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                         LOG.warning('Could not remove volume group %s',
                                     vg_ext_id, exc_info=True)
         return {'status': 'available'}, updates
+
+
+def _cluster_lock(timeout, name):
+    """A lock of Cinder's coordinator (``[coordination] backend_url``).
+
+    Shared by every cinder-volume service of the deployment (and, with
+    the same etcd, by glance-api and nova-compute): what must happen once
+    per cluster is done once.  CoordinationFailed when it cannot be taken.
+    """
+    return coordination.external_lock(
+        cinder_coordination.COORDINATOR.get_lock, name, timeout,
+        'Cinder coordination backend')
 
 
 def _match(items, attr, value):

@@ -67,6 +67,13 @@ DRIVER_OPTS = [
                     'cluster makes an image from it (v4 makes images only '
                     'from VM disks).  It only has to be a valid size for '
                     'the cluster.'),
+    cfg.FloatOpt('nutanix_lock_timeout',
+                 default=3600.0, min=0,
+                 help='Seconds to wait for a cross-host lock (Cinder\'s '
+                      '``[coordination] backend_url``) that another '
+                      'service holds, for example while it derives the raw '
+                      'disk of a large image, before the operation fails. '
+                      '0 waits forever.'),
 ]
 
 ALL_OPTS = CONNECTION_OPTS + DRIVER_OPTS

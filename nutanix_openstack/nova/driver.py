@@ -25,6 +25,7 @@ from nova.i18n import _
 from nova.image import glance
 from nova.virt import driver
 
+from nutanix_openstack import coordination
 from nutanix_openstack.nova import conf as nutanix_conf
 from nutanix_openstack.nova import hostops
 from nutanix_openstack.nova import imagecache
@@ -113,6 +114,10 @@ class NutanixDriver(driver.ComputeDriver):
                 _('[nutanix] %s must be set for the Nutanix driver')
                 % ', '.join(missing))
         self._client = prism_client.PrismClient.from_conf(self._conf)
+        # What must happen once per cluster (an image's raw disk, a Glance
+        # image cached in the cluster) is locked across compute hosts.
+        self._coordinator = coordination.Coordinator.from_conf(CONF)
+        self._client.lock = self._coordinator.lock
         self._image_api = glance.API()
         self._ops = None
 
