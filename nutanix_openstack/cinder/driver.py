@@ -115,9 +115,13 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     VERSION = '1.0.0'
     VENDOR = 'Nutanix'
     STORAGE_PROTOCOL = 'iSCSI'
-    # Not claimed: clustered (active-active) cinder-volume services are
-    # untested, and derived disk images are created once per process only.
-    SUPPORTS_ACTIVE_ACTIVE = False
+    # Several cinder-volume services of one Cinder cluster (``cluster =``)
+    # may run this backend: the driver keeps no state a peer needs (every
+    # answer comes from the cluster, objects are found by name), what must
+    # happen once per cluster is locked through Cinder's coordinator, and
+    # a dead peer's leftovers are removed by Cinder's cleanup
+    # (clear_download) and by delete_volume.
+    SUPPORTS_ACTIVE_ACTIVE = True
     CI_WIKI_NAME = 'nutanix-openstack'
 
     def __init__(self, *args, **kwargs):
@@ -274,6 +278,8 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         ``DELETE volume-groups/{extId}`` after detaching stale iSCSI
         clients; VolumeIsBusy while the cluster says it is in use.
         """
+        # Temporary objects of a transfer interrupted by a service's death.
+        self.image_ops.remove_leftovers(volume)
         vg = self.volume_ops.find_volume_group(volume)
         if vg is None:
             LOG.info('Volume %s has no volume group; nothing to delete',
@@ -304,10 +310,26 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         pass
 
     @boundary
+    def clear_download(self, context, volume):
+        """Cinder's cleanup of a volume left 'downloading' by a dead service.
+
+        Called by the service that cleans up (Cinder's workers mechanism,
+        at its start or on ``cinder work-cleanup``) before the volume is set
+        to error: the temporary image of the interrupted
+        copy_image_to_volume is deleted.  Backend calls: see
+        imageops.ImageOps.remove_leftovers.
+        """
+        self.image_ops.remove_leftovers(volume)
+
+    # Attach and detach of one volume read the volume group's clients and
+    # then change them: serialised across the services of the cluster.
+    @boundary
+    @cinder_coordination.synchronized('nutanix-connection-{volume.id}')
     def initialize_connection(self, volume, connector):
         return self.connection_ops.initialize_connection(volume, connector)
 
     @boundary
+    @cinder_coordination.synchronized('nutanix-connection-{volume.id}')
     def terminate_connection(self, volume, connector, **kwargs):
         others = 0
         if connector is not None:
