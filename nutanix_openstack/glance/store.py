@@ -32,6 +32,7 @@ from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
 from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations as prism_locations
+from nutanix_openstack.prism import redact
 
 LOG = logging.getLogger(__name__)
 
@@ -212,7 +213,9 @@ class Store(driver.Store):
             return _('the upload was cut and cannot be resent: %s') % error
         if isinstance(error, prism_exc.ConnectionFailed):
             return _('cannot reach nutanix_endpoints %(ep)s: %(e)s') % {
-                'ep': ', '.join(conf.nutanix_endpoints or []), 'e': error}
+                'ep': ', '.join(redact.strip_userinfo(e)
+                                for e in conf.nutanix_endpoints or []),
+                'e': error}
         if isinstance(error, prism_exc.TaskTimeout):
             return _('the cluster task did not finish in time: %s') % error
         return _('the cluster API failed: %s') % error

@@ -46,7 +46,14 @@ class ConfigurationError(PrismError):
 
 
 class ConnectionFailed(PrismError):
-    """No endpoint answered (refused, reset, timed out) after the retries."""
+    """No endpoint answered (refused, reset, timed out) after the retries.
+
+    ``maybe_applied`` is True for a write of which at least one attempt
+    reached the server before the connection dropped: the server may have
+    done it (see :mod:`nutanix_openstack.prism.ambiguous`).
+    """
+
+    maybe_applied = False
 
 
 class UploadNotRetryable(ConnectionFailed):

@@ -1,17 +1,20 @@
 """``/api/vmm/v4.x/content/images`` plus the v3 byte upload."""
 
 import logging
+import urllib.parse
 import uuid
 
 from oslo_concurrency import lockutils
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import redact
+from nutanix_openstack.prism import session as session_mod
 from nutanix_openstack.prism import streams
-from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -53,12 +56,13 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
     # -- creation ---------------------------------------------------------
 
     def _create(self, body, wait, progress_callback, request_id=None):
-        headers = {'NTNX-Request-Id': request_id} if request_id else None
-        resp = self._session.post(paths.IMAGES, body, headers=headers)
+        outcome = ambiguous.post_create(self._session, paths.IMAGES, body,
+                                        self.find_by_name, body.get('name'),
+                                        request_id=request_id)
         if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        return self.get(self._tasks.run_create(
-            resp, paths.REL_IMAGE, self.delete,
+            return outcome.task_reference()
+        return self.get(outcome.wait(
+            self._tasks, paths.REL_IMAGE, self.delete,
             progress_callback=progress_callback))
 
     @staticmethod
@@ -84,6 +88,9 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         """
         source = {'$objectType': 'vmm.v4.content.UrlSource', 'url': url,
                   'shouldAllowInsecureUrl': bool(allow_insecure_url)}
+        if basic_auth and tuple(basic_auth) == tuple(
+                self._session.credentials or ()):
+            self._check_own_url(url)
         if basic_auth:
             source['basicAuth'] = {
                 '$objectType': 'vmm.v4.content.UrlBasicAuth',
@@ -92,6 +99,30 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
             self._image_body(name, image_type, description,
                              _clusters(cluster_ext_ids, cluster_ext_id),
                              source), wait, progress_callback)
+
+    def _check_own_url(self, url):
+        """Refuse to hand this client's own credentials to a foreign URL.
+
+        The cluster sends ``basicAuth`` to whatever host ``url`` names; the
+        Prism credentials may only go back to one of this client's own
+        endpoints (same scheme, host and port), never to a third party.
+        """
+        try:
+            target = urllib.parse.urlsplit(url)
+            where = (target.scheme, (target.hostname or '').lower(),
+                     target.port or session_mod.DEFAULT_PORT)
+        except ValueError:
+            where = None
+        own = set()
+        for endpoint in self._session.endpoints:
+            parts = urllib.parse.urlsplit(endpoint)
+            own.add((parts.scheme, (parts.hostname or '').lower(),
+                     parts.port or session_mod.DEFAULT_PORT))
+        if where is None or where not in own or target.username:
+            raise exc.ConfigurationError(
+                'refusing to send the Prism credentials to %s: not an '
+                'endpoint of this cluster'
+                % redact.strip_userinfo(url))
 
     def create_from_vm_disk(self, name, vm_ext_id, disk_ext_id,
                             image_type=formats.DISK_IMAGE, description=None,
@@ -256,8 +287,10 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         ext_id = image['extId']
         # The cluster fetches its own URL: same credentials, and its own
         # (possibly self-signed) certificate.
+        url = self.file_url(ext_id)
+        self._check_own_url(url)
         source = {'$objectType': 'vmm.v4.content.UrlSource',
-                  'url': self.file_url(ext_id),
+                  'url': url,
                   'shouldAllowInsecureUrl': True,
                   'basicAuth': {
                       '$objectType': 'vmm.v4.content.UrlBasicAuth',
