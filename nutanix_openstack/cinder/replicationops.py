@@ -36,7 +36,6 @@ from cinder import exception
 from cinder.objects import fields
 from oslo_log import log as logging
 from oslo_utils import strutils
-from oslo_utils import timeutils
 
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import client as prism_client
@@ -273,7 +272,8 @@ class ReplicationOps(object):
         for rp in self._points(self.driver.client, 'replica-'):
             newest[rp['name'].rsplit('.', 2)[0] + '.'] = rp
         for prefix, rp in sorted(newest.items()):
-            if min_age and _age_seconds(rp) < min_age:
+            if min_age and rp.get('creationTime') and \
+                    _age_seconds(rp['creationTime']) < min_age:
                 continue
             vgs = [m['volumeGroupExtId']
                    for m in rp.get('volumeGroupRecoveryPoints') or []]
@@ -460,13 +460,3 @@ class ReplicationOps(object):
                     fields.ReplicationStatus.FAILOVER_ERROR}
         return {'provider_id': new_vg,
                 'replication_status': fields.ReplicationStatus.ENABLED}
-
-
-def _age_seconds(rp):
-    """Seconds since a recovery point was made (infinite if unknown)."""
-    try:
-        created = timeutils.parse_isotime(rp['creationTime'])
-    except (KeyError, TypeError, ValueError):
-        return float('inf')
-    return timeutils.delta_seconds(created, timeutils.utcnow(
-        with_timezone=True))
