@@ -86,6 +86,13 @@ DRIVER_OPTS = [
                default=3600, min=1,
                help='Seconds one replication (or the copy back of a '
                     'failback) may take before it fails.'),
+    cfg.FloatOpt('nutanix_lock_timeout',
+                 default=3600.0, min=0,
+                 help='Seconds to wait for a cross-host lock (Cinder\'s '
+                      '``[coordination] backend_url``) that another '
+                      'service holds, for example while it derives the raw '
+                      'disk of a large image, before the operation fails. '
+                      '0 waits forever.'),
 ]
 
 ALL_OPTS = CONNECTION_OPTS + DRIVER_OPTS
