@@ -30,6 +30,9 @@ def parse_args(argv):
                    help='after the walk, run Tempest\'s image, volume and '
                         'server API tests (tempest/include-list.txt minus '
                         'tempest/skip-list.txt); needs tempest installed')
+    p.add_argument('--horizon', action='store_true',
+                   help='also start the dashboard (Horizon) on 127.0.0.1 '
+                        '(port 8080, or from --port-base)')
     p.add_argument('--port-base', type=int, default=0,
                    help='use consecutive ports from this one instead of '
                         'the services\' usual ports')
@@ -58,7 +61,7 @@ def main(argv=None):
                    'verify_ssl': True}
     stack = stack_mod.Stack(args.workdir,
                             ports=stack_mod.ports_from_base(args.port_base),
-                            nutanix=nutanix)
+                            nutanix=nutanix, horizon=args.horizon)
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt()

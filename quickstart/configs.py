@@ -155,7 +155,10 @@ def glance_conf(lay):
     return render(overrides=lay.overrides.get('glance'), sections={
         'DEFAULT': {
             'log_file': lay.path('logs', 'glance-app.log'),
-            'enabled_backends': 'cluster:nutanix',
+            # "web": Glance's read-only http store, for images whose data
+            # stays at a URL (Horizon's "create image from URL" adds such
+            # a location); the cluster fetches the bytes at first use.
+            'enabled_backends': 'cluster:nutanix,web:http',
             'show_image_direct_url': 'True',
             'show_multiple_locations': 'True',
             'enabled_import_methods': '[glance-direct,web-download]',

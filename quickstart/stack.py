@@ -52,8 +52,9 @@ def ports_from_base(base):
 class Stack(object):
 
     def __init__(self, workdir, ports=None, nutanix=None, say=print,
-                 overrides=None):
+                 overrides=None, horizon=False):
         self.workdir = os.path.abspath(workdir)
+        self.horizon = horizon
         self.ports = ports or dict(DEFAULT_PORTS)
         self.real_cluster = nutanix is not None
         self.nutanix = nutanix or {
@@ -130,6 +131,8 @@ class Stack(object):
         self._step('neutron', self.start_neutron)
         self._step('nova', self.start_nova)
         self._step('cinder', self.start_cinder)
+        if self.horizon:
+            self._step('horizon', self.start_horizon)
 
     def start_emulator(self):
         data_dir = self.lay.path('emulator')
@@ -438,6 +441,22 @@ class Stack(object):
             name='nutanix', extra_specs={'volume_backend_name': 'nutanix'})
         self.volume_type = vtype.id
 
+    def start_horizon(self):
+        from quickstart import horizon
+        settings_dir = horizon.write_settings(self.lay)
+        self.group.start('horizon', [
+            procs.bin_path('gunicorn'),
+            '--bind', '127.0.0.1:%d' % self.ports['horizon'],
+            '--workers', '1', '--threads', '8', '--timeout', '600',
+            '--graceful-timeout', '5', 'quickstart.horizon:application'],
+            env={'QS_HORIZON_WSGI': '1',
+                 'DJANGO_SETTINGS_MODULE': 'openstack_dashboard.settings',
+                 'PYTHONPATH': os.pathsep.join(
+                     [settings_dir, REPO, os.environ.get('PYTHONPATH', '')])})
+        # The first page compiles and compresses the stylesheets.
+        procs.wait_http(self.lay.url('horizon', '/auth/login/'), self.group,
+                        'horizon', timeout=300, ok=(200,))
+
     def stop(self):
         self.group.stop_all()
 
@@ -455,6 +474,31 @@ class Stack(object):
             'export OS_IMAGE_API_VERSION=2',
             'export OS_VOLUME_API_VERSION=3',
         ]) + '\n'
+
+    @property
+    def backend(self):
+        """A Prism v4 client of the backend (emulator or cluster)."""
+        if getattr(self, '_backend', None) is None:
+            from nutanix_openstack.prism import client
+            n = self.nutanix
+            self._backend = client.PrismClient(
+                endpoints=[n['endpoint']], username=n['username'],
+                password=n['password'], verify=n.get('verify_ssl', False),
+                task_poll_interval=0.2)
+        return self._backend
+
+    def backend_counts(self):
+        return {
+            'images': len(self.backend.images.list()),
+            'vms': len(self.backend.vms.list()),
+            'volume_groups': len(self.backend.volume_groups.list()),
+            'recovery_points': len(self.backend.recovery_points.list()),
+        }
+
+    def backend_vm(self, instance_uuid):
+        """The VM of an instance (the driver names it after the uuid)."""
+        vms = self.backend.vms.find_by_name(instance_uuid)
+        return vms[0] if vms else None
 
     def banner(self, openrc_path):
         """What an operator needs to use the cloud left running."""
@@ -479,6 +523,10 @@ class Stack(object):
                 "  curl -s -u '%s:%s' %s"
                 % (n['username'], n['password'], inventory),
             ]
+        if self.horizon:
+            lines += ['Dashboard: %s (admin / %s, demo / %s)'
+                      % (self.lay.url('horizon', '/'),
+                         configs.ADMIN_PASSWORD, configs.DEMO_PASSWORD)]
         lines += ['Logs: %s' % self.lay.path('logs'),
                   'Press Ctrl-C to stop everything.']
         return '\n'.join(lines)

@@ -60,10 +60,13 @@ for stage in $STAGES; do
     e2e)
         # A whole one-machine OpenStack (tests/e2e/conftest.py): MariaDB
         # and RabbitMQ from Debian, the rest from the virtualenv.  Nova's
-        # volume connector carries the host's open-iscsi initiator name.
+        # volume connector carries the host's open-iscsi initiator name;
+        # noVNC serves the console proxy's pages; Chromium and its driver
+        # run the dashboard test (tests/e2e/test_horizon.py).
         ensure_debs rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
             mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi \
-            novnc:/usr/share/novnc/vnc_lite.html
+            novnc:/usr/share/novnc/vnc_lite.html chromium:/usr/bin/chromium \
+            chromium-driver:/usr/bin/chromedriver
         run_stage e2e "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/e2e ;;
     *)
         echo "unknown stage $stage"; exit 2 ;;

@@ -62,7 +62,7 @@ def stack(request):
         with open(log_path, 'a') as f:
             f.write(msg + '\n')
 
-    cloud = stack_mod.Stack(workdir, ports=ports, say=say)
+    cloud = stack_mod.Stack(workdir, ports=ports, say=say, horizon=True)
     try:
         cloud.start()
     except BaseException:

@@ -22,7 +22,7 @@ def test_nothing_listens_beyond_loopback(stack):
     # distribution ports, its port mapper, MariaDB, the APIs.
     for name in ('rabbit', 'rabbit_dist', 'epmd', 'mysql', 'keystone',
                  'nova', 'cinder', 'glance', 'emulator', 'vnc',
-                 'novncproxy'):
+                 'novncproxy', 'horizon'):
         assert stack.ports[name] in ports, (name, listeners)
     beyond = [sock for sock in listeners if not procs.is_loopback(sock[3])]
     assert beyond == [], beyond
