@@ -227,6 +227,10 @@ def _walk(dash, stack, admin, project, names, file_path, url,
             wizard.find_element(By.ID, 'imageForm-image_url').send_keys(
                 source_url)
         else:
+            # With IMAGES_ALLOW_LOCATION the wizard opens on "URL".
+            wizard.find_element(
+                By.XPATH, ".//label[contains(@class,'btn-toggle')]"
+                "[normalize-space()='File']").click()
             dash.find("input[name='image_file']", wizard).send_keys(file_path)
         ui.Select(wizard.find_element(By.ID, 'imageForm-format')) \
             .select_by_visible_text('QCOW2 - QEMU Emulator')
