@@ -14,6 +14,7 @@ import flask
 from nutanix_openstack.emulator import config
 from nutanix_openstack.emulator import faults as faults_mod
 from nutanix_openstack.emulator import inventory
+from nutanix_openstack.emulator import reconcile
 from nutanix_openstack.emulator import state as state_mod
 from nutanix_openstack.emulator import tasks as tasks_mod
 
@@ -50,7 +51,18 @@ class Backend(object):
         self.tasks = tasks_mod.TaskManager(
             self.state, mode=opts.task_mode, delay=opts.task_delay,
             cluster_ext_id=self.inventory.cluster_ext_id,
-            fault_hook=self.faults.take_task_fault)
+            fault_hook=self.faults.take_task_fault, recover=False)
+        # Nothing unacknowledged is left after a crash: see reconcile.py.
+        self.data_dir_lock = reconcile.DataDirLock(self.data_dir)
+        self.reconciled = None
+        if self.data_dir_lock.try_exclusive():
+            try:
+                self.reconciled = reconcile.reconcile(
+                    self.state, self.disks, self.tasks)
+            finally:
+                self.data_dir_lock.share()
+        else:
+            self.data_dir_lock.share()
         # Serialises admin reset against itself.
         self.reset_lock = threading.Lock()
 
@@ -73,6 +85,7 @@ class Backend(object):
             self.disks.close()
         finally:
             self.state.close()
+            self.data_dir_lock.close()
 
 
 def get():
