@@ -2,6 +2,7 @@
 
 import logging
 import urllib.parse
+import uuid as uuid_mod
 
 from oslo_concurrency import lockutils
 
@@ -134,9 +135,21 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         spec = {'name': name, 'resources': resources}
         if description is not None:
             spec['description'] = description
-        body = {'api_version': '3.1.0', 'metadata': {'kind': 'image'},
+        # The uuid is chosen here: the v3 API knows no NTNX-Request-Id, so
+        # a retried POST whose first attempt made the image answers 409
+        # for this uuid instead of making a second image.
+        image_uuid = str(uuid_mod.uuid4())
+        body = {'api_version': '3.1.0',
+                'metadata': {'kind': 'image', 'uuid': image_uuid},
                 'spec': spec}
-        resp = self._session.post(paths.V3_IMAGES, body)
+        try:
+            resp = self._session.post(paths.V3_IMAGES, body)
+        except (exc.Conflict, exc.ConnectionFailed) as error:
+            if isinstance(error, exc.UploadNotRetryable) or (
+                    isinstance(error, exc.ConnectionFailed) and
+                    not error.maybe_applied):
+                raise
+            return self._made_by_earlier_attempt(image_uuid, name, error)
         uuid = (resp.get('metadata') or {}).get('uuid')
         if not uuid:
             raise exc.UnexpectedResponse(
@@ -150,6 +163,27 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
                 self._delete_quietly(uuid)
                 raise
         return self.get(uuid)
+
+    def _made_by_earlier_attempt(self, image_uuid, name, error):
+        """The image an earlier attempt of this create made, or ``error``.
+
+        Polls while the cluster may still be making it.
+        """
+        for attempt in range(self._session.ambiguous_retries + 1):
+            try:
+                image = self.get(image_uuid)
+            except exc.NotFound:
+                image = None
+            except exc.ConnectionFailed:
+                image = None
+            if image is not None:
+                if image.get('name') != name:
+                    raise error
+                LOG.info('Image %(id)s was made by an earlier attempt of '
+                         'this create; using it', {'id': image_uuid})
+                return image
+            self._session._sleep(self._session._backoff(attempt))
+        raise error
 
     def upload(self, ext_id, data_iter, size=None, progress_callback=None):
         """Stream bytes into an image made by create_for_upload.
