@@ -57,6 +57,11 @@ class Backend(object):
         self.reconciled = None
         if self.data_dir_lock.try_exclusive():
             try:
+                # Incoming replications a restart interrupted are never
+                # committed (only when alone: another live worker may be
+                # receiving one).
+                from nutanix_openstack.emulator import replication
+                replication.sweep_sessions(self)
                 self.reconciled = reconcile.reconcile(
                     self.state, self.disks, self.tasks)
             finally:
