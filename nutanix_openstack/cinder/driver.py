@@ -26,12 +26,14 @@ from cinder.volume import configuration
 from cinder.volume import driver
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_service import loopingcall
 from oslo_utils import excutils
 
 from nutanix_openstack.cinder import connection
 from nutanix_openstack.cinder import imageops
 from nutanix_openstack.cinder import manageops
 from nutanix_openstack.cinder import options
+from nutanix_openstack.cinder import replicationops
 from nutanix_openstack.cinder import snapshotops
 from nutanix_openstack.cinder import volumeops
 from nutanix_openstack.i18n import _
@@ -128,7 +130,21 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         self.image_ops = None
         self.connection_ops = None
         self.manage_ops = None
+        self.replication_ops = None
+        self.primary_client = None
         self._container_name = None
+        # Set by cinder-volume from the service record: the replication
+        # target this backend failed over to, if it did.
+        self._active_backend_id = kwargs.get('active_backend_id')
+        self._replication_loop = None
+
+    @property
+    def active_backend_id(self):
+        return self._active_backend_id or replicationops.DEFAULT
+
+    @property
+    def failed_over(self):
+        return self.active_backend_id != replicationops.DEFAULT
 
     @classmethod
     def get_driver_options(cls):
@@ -154,14 +170,50 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             raise exception.InvalidConfigurationValue(
                 option='nutanix_storage_container', value=None)
         try:
-            self.client = self._make_client()
+            self.primary_client = self._make_client()
+            targets = replicationops.parse_targets(conf)
         except prism_exc.PrismError as e:
             raise exception.VolumeDriverException(
                 message=_('Nutanix client configuration: %s') % e)
-        cluster_ext_id = self.client.cluster_ext_id()
-        container = self.client.clusters.find_storage_container(
-            conf.nutanix_storage_container,
+        self.replication_ops = replicationops.ReplicationOps(self, targets)
+        if self.failed_over:
+            self._use_target(self.replication_ops.target(
+                self._active_backend_id))
+        else:
+            self._use_primary()
+        interval = conf.nutanix_replication_interval
+        if self.replication_ops.enabled and interval:
+            self._replication_loop = loopingcall.FixedIntervalLoopingCall(
+                self._periodic_replication)
+            self._replication_loop.start(interval=interval,
+                                         initial_delay=interval)
+        LOG.info('Nutanix backend %(backend)s: cluster %(cluster)s, '
+                 'storage container %(container)s%(active)s',
+                 {'backend': conf.safe_get('volume_backend_name'),
+                  'cluster': self.volume_ops.cluster_ext_id,
+                  'container': self._container_name,
+                  'active': '' if not self.failed_over else
+                  ' (failed over to %s)' % self.active_backend_id})
+
+    def _use_primary(self):
+        client = self.primary_client
+        cluster_ext_id = client.cluster_ext_id()
+        container = client.clusters.find_storage_container(
+            self.configuration.nutanix_storage_container,
             cluster_ext_id=cluster_ext_id)
+        self._use(client, cluster_ext_id, container)
+
+    def _use_target(self, target):
+        cluster_ext_id, _ext_id = target.resolve()
+        self._use(target.client, cluster_ext_id, target.container)
+
+    def _use(self, client, cluster_ext_id, container):
+        """Work on this cluster and container.
+
+        The primary's, or after a failover the secondary's.
+        """
+        conf = self.configuration
+        self.client = client
         container_ext_id = prism_clusters.storage_container_ext_id(container)
         self._container_name = container.get('name') or container_ext_id
         self.volume_ops = volumeops.VolumeOps(self.client, cluster_ext_id,
@@ -174,11 +226,12 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             self.client, self.volume_ops, conf)
         self.manage_ops = manageops.ManageOps(self.client, self.volume_ops,
                                               self.snapshot_ops)
-        LOG.info('Nutanix backend %(backend)s: cluster %(cluster)s, '
-                 'storage container %(container)s',
-                 {'backend': conf.safe_get('volume_backend_name'),
-                  'cluster': cluster_ext_id,
-                  'container': self._container_name})
+
+    def _periodic_replication(self):
+        try:
+            self.replication_ops.replicate_all()
+        except Exception:
+            LOG.exception('Periodic replication pass failed')
 
     def _make_client(self):
         return prism_client.PrismClient.from_conf(self.configuration,
@@ -235,6 +288,28 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             'backend_state': pool['backend_state'],
             'pools': [pool],
         }
+        self._stats.update(self._replication_stats())
+        pool.update(self._replication_stats())
+
+    def _replication_stats(self):
+        """Replication capabilities and the current lag (RPO) in seconds."""
+        ops = self.replication_ops
+        if ops is None or not ops.enabled:
+            return {'replication_enabled': False}
+        stats = {
+            'replication_enabled': True,
+            'replication_type': ['async'],
+            'replication_count': len(ops.targets),
+            'replication_targets': sorted(ops.targets),
+            'consistent_group_replication_enabled': True,
+            'active_backend_id': self.active_backend_id,
+            'replication_lag_seconds': None,
+        }
+        try:
+            stats['replication_lag_seconds'] = ops.lag_seconds()
+        except prism_exc.PrismError:
+            LOG.exception('Could not read the replication lag')
+        return stats
 
     # -- volumes --------------------------------------------------------------
 
@@ -244,7 +319,21 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         vg = self.volume_ops.create_volume_group(
             volume.name, volume.size, description=volumeops.describe(volume),
             multiattach=volume.multiattach)
-        return {'provider_id': vg['extId']}
+        return self._protected(volume, {'provider_id': vg['extId']})
+
+    def _protected(self, volume, update):
+        """Replicate a new volume of a replicated type (initial copy).
+
+        ``replicate`` on a new recovery point of its group; if that fails
+        the new volume group is removed again and the error raised.
+        """
+        try:
+            update.update(self.replication_ops.protect_volume(
+                volume, update['provider_id']))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self.volume_ops.delete_volume_group(update['provider_id'])
+        return update
 
     @boundary
     def create_cloned_volume(self, volume, src_vref):
@@ -260,7 +349,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             data_source=prism_vg.volume_disk_source(disk['extId']),
             description=volumeops.describe(volume),
             multiattach=volume.multiattach)
-        return {'provider_id': vg['extId']}
+        return self._protected(volume, {'provider_id': vg['extId']})
 
     @boundary(in_use=_volume_is_busy)
     def delete_volume(self, volume):
@@ -269,6 +358,11 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         ``DELETE volume-groups/{extId}`` after detaching stale iSCSI
         clients; VolumeIsBusy while the cluster says it is in use.
         """
+        if replicationops.is_replicated(volume) and \
+                self.replication_ops.enabled:
+            # Its replicas (here and on the secondary) go with it.
+            self.replication_ops.forget(replicationops.VOLUME_PREFIX
+                                        % volume.id)
         vg = self.volume_ops.find_volume_group(volume)
         if vg is None:
             LOG.info('Volume %s has no volume group; nothing to delete',
@@ -322,7 +416,8 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     @boundary
     def create_volume_from_snapshot(self, volume, snapshot):
-        return self.snapshot_ops.create_volume_from_snapshot(volume, snapshot)
+        return self._protected(volume, self.snapshot_ops
+                               .create_volume_from_snapshot(volume, snapshot))
 
     @boundary
     def revert_to_snapshot(self, context, volume, snapshot):
@@ -394,6 +489,79 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             cinder_snapshots, marker, limit, offset, sort_keys, sort_dirs,
             volumes)
 
+    # -- replication ----------------------------------------------------------
+
+    @boundary
+    def failover_host(self, context, volumes, secondary_id=None, groups=None):
+        """Fail over to the secondary cluster, or back with ``'default'``.
+
+        Failover: for every replicated volume, ``$actions/restore`` of the
+        newest replica on the secondary (a group's volumes from their
+        group's one replica); the secondary becomes the active backend.
+        Non-replicated volumes and volumes without a replica go to
+        ``error``.  Failback: each failed-over volume is snapshotted on the
+        secondary, replicated to the primary and restored there, then
+        replicated again from the primary.  An unknown ``secondary_id``
+        raises InvalidReplicationTarget before anything changes.
+        """
+        active, updates, group_updates = self.replication_ops.failover(
+            volumes, secondary_id, groups)
+        if active == replicationops.DEFAULT:
+            self._active_backend_id = None
+            self._use_primary()
+            self._reprotect(volumes, updates, groups)
+        else:
+            self._active_backend_id = active
+            self._use_target(self.replication_ops.target(active))
+        return active, updates, group_updates
+
+    def _reprotect(self, volumes, updates, groups):
+        """After a failback: replicate the failed-back volumes again."""
+        by_id = dict((v.id, v) for v in volumes)
+        members = {}
+        for update in updates:
+            new_vg = update['updates'].get('provider_id')
+            volume = by_id[update['volume_id']]
+            if new_vg is None:
+                continue
+            members.setdefault(volume.group_id, []).append(new_vg)
+            try:
+                self.replication_ops.protect(
+                    replicationops.VOLUME_PREFIX % volume.id, [new_vg])
+            except Exception:
+                LOG.exception('Could not replicate volume %s again after '
+                              'failback', volume.id)
+        for group in groups or []:
+            if group.id in members and \
+                    replicationops.group_replication_enabled(group):
+                try:
+                    self.replication_ops.protect(
+                        replicationops.GROUP_PREFIX % group.id,
+                        members[group.id])
+                except Exception:
+                    LOG.exception('Could not replicate group %s again after '
+                                  'failback', group.id)
+
+    @boundary
+    def enable_replication(self, context, group, volumes):
+        """One recovery point over the group's volumes, replicated."""
+        return self.replication_ops.enable_group(group, volumes)
+
+    @boundary
+    def disable_replication(self, context, group, volumes):
+        """The group's replicas are deleted on both clusters."""
+        return self.replication_ops.disable_group(group, volumes)
+
+    def failover_replication(self, context, group, volumes,
+                             secondary_backend_id=None):
+        """Not per group: the whole backend fails over (failover_host)."""
+        raise exception.UnableToFailOver(reason=_(
+            'Nutanix: a group fails over with its backend '
+            '(cinder failover-host); per-group failover is not supported'))
+
+    def get_replication_error_status(self, context, groups):
+        return [], []
+
     # -- generic volume groups ------------------------------------------------
 
     def create_group(self, context, group):
@@ -406,7 +574,14 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     @boundary
     def delete_group(self, context, group, volumes):
-        """Delete every member volume (``DELETE volume-groups/{extId}``)."""
+        """Delete every member volume (``DELETE volume-groups/{extId}``).
+
+        A replicated group's replicas go too, on both clusters.
+        """
+        if self.replication_ops.enabled and \
+                replicationops.group_replication_enabled(group):
+            self.replication_ops.forget(replicationops.GROUP_PREFIX
+                                        % group.id)
         updates = []
         status = 'deleted'
         for vol in volumes:

@@ -67,6 +67,25 @@ DRIVER_OPTS = [
                     'cluster makes an image from it (v4 makes images only '
                     'from VM disks).  It only has to be a valid size for '
                     'the cluster.'),
+    cfg.IntOpt('nutanix_replication_interval',
+               default=300, min=0,
+               help='Seconds between two replications of every replicated '
+                    'volume and group to the ``replication_device`` '
+                    '(a new recovery point each time, shipped '
+                    'incrementally).  The newest replica\'s age is the '
+                    'recovery point objective you get; it is reported as '
+                    '``replication_lag_seconds`` in the backend\'s stats.  '
+                    '0 disables the periodic pass (volumes are still '
+                    'replicated once when created).'),
+    cfg.IntOpt('nutanix_replication_keep',
+               default=2, min=1,
+               help='Replicas (recovery points) kept per volume or group on '
+                    'each cluster; the newest replicated one is the base of '
+                    'the next incremental replication.'),
+    cfg.IntOpt('nutanix_replication_timeout',
+               default=3600, min=1,
+               help='Seconds one replication (or the copy back of a '
+                    'failback) may take before it fails.'),
 ]
 
 ALL_OPTS = CONNECTION_OPTS + DRIVER_OPTS
