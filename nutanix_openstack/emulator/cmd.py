@@ -8,6 +8,7 @@ from oslo_log import log as logging
 
 from nutanix_openstack.emulator import app as app_mod
 from nutanix_openstack.emulator import config
+from nutanix_openstack.emulator import datadir_lock
 from nutanix_openstack.emulator import server
 
 LOG = logging.getLogger(__name__)
@@ -25,10 +26,17 @@ def main(argv=None):
     conf = build_conf(sys.argv[1:] if argv is None else argv)
     logging.setup(conf, 'nutanix-emulator')
     opts = conf[config.GROUP]
-    app = app_mod.create_app(conf)
+    try:
+        app = app_mod.create_app(conf)
+    except datadir_lock.DataDirInUse as exc:
+        LOG.error("%s", exc)
+        print(exc, file=sys.stderr, flush=True)
+        return 1
     srv = server.EmulatorServer(
         app, opts.listen_host, opts.listen_port,
-        opts.tls_cert_file, opts.tls_key_file)
+        opts.tls_cert_file, opts.tls_key_file,
+        threads=opts.server_threads,
+        socket_timeout=opts.client_socket_timeout)
     # Port 0 means "any": say which one was chosen, on stdout too, for
     # scripts that start us.
     print('nutanix-emulator listening on %s' % srv.url, flush=True)
@@ -43,6 +51,7 @@ def main(argv=None):
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        srv.shutdown()
         app.extensions['nutanix_emulator'].close()
     return 0
 

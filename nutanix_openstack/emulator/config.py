@@ -13,6 +13,22 @@ emulator_opts = [
         'listen_port', default=9440,
         help='TCP port the emulator listens on. Prism Central uses 9440. '
              '0 picks a free port (the chosen port is logged).'),
+    cfg.IntOpt(
+        'server_threads', default=32, min=1,
+        help='Threads of the WSGI server (cheroot) serving requests in the '
+             'one emulator process. Idle keep-alive connections do not '
+             'hold a thread; a download or upload in progress does. The '
+             'emulator serves a data_dir from one process only (a second '
+             'process on the same data_dir refuses to start): scale with '
+             'threads, not worker processes.'),
+    cfg.IntOpt(
+        'client_socket_timeout', default=300, min=1,
+        help='Seconds a client connection may stay silent in the middle of '
+             'a request (a stalled upload) before the server closes it.'),
+    cfg.IntOpt(
+        'task_threads', default=64, min=1,
+        help='Threads running asynchronous tasks (task_mode=async). Tasks '
+             'beyond this many wait in QUEUED status for a free thread.'),
     cfg.StrOpt(
         'data_dir', default='/var/lib/nutanix-emulator',
         help='Directory holding the emulator state: state.sqlite (metadata, '

@@ -24,52 +24,15 @@ directory no other live emulator process uses:
   files only disks use go with them (the disk store's own sweep removes
   files no layer row names).
 
-Several processes may share a data directory (WSGI workers).  Each holds a
-shared ``flock`` on ``<data_dir>/emulator.lock`` while it runs; the one that
-gets it exclusively at start is alone and reconciles, the others (and any
-process starting while one runs) skip it: what is in flight may belong to a
-live process.  The kernel drops the lock of a killed process.
+One process serves a data directory (:mod:`.datadir_lock`), so what is
+in flight at start can only be the leftover of a dead process.
 """
 
-import errno
-import fcntl
 import logging
-import os
 
 LOG = logging.getLogger(__name__)
 
-LOCK_FILE = 'emulator.lock'
 TASK_KIND = 'task'
-
-
-class DataDirLock(object):
-    """Shared hold on the data directory; exclusive while reconciling."""
-
-    def __init__(self, data_dir):
-        self.path = os.path.join(data_dir, LOCK_FILE)
-        # Not inherited by child processes (qemu-img, guests): a child that
-        # outlives a killed emulator must not hold the lock.
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                           0o600)
-
-    def try_exclusive(self):
-        """True when no other live process holds the directory."""
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                return False
-            raise
-
-    def share(self):
-        """Hold the directory shared (blocks only while one reconciles)."""
-        fcntl.flock(self._fd, fcntl.LOCK_SH)
-
-    def close(self):
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 def owned_disk_ids(state):

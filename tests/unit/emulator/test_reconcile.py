@@ -94,22 +94,3 @@ def test_running_tasks_fail_and_unfinished_requests_are_released(stores):
     assert state.get(tasks_mod.KIND, 's')['status'] == 'SUCCEEDED'
     assert state.claim_request('rid-open', 'POST', '/x') is None
     assert state.claim_request('rid-done', 'POST', '/x')[0] == 202
-
-
-def test_only_a_process_alone_on_the_data_dir_reconciles(tmp_path):
-    first = reconcile.DataDirLock(str(tmp_path))
-    second = reconcile.DataDirLock(str(tmp_path))
-    try:
-        assert first.try_exclusive()
-        first.share()
-        # Another live process holds it: the newcomer must not reconcile.
-        assert not second.try_exclusive()
-        second.share()
-    finally:
-        first.close()
-        second.close()
-    third = reconcile.DataDirLock(str(tmp_path))
-    try:
-        assert third.try_exclusive()   # the others are gone
-    finally:
-        third.close()
