@@ -35,8 +35,9 @@ run_stage() {
 }
 
 # qemu-img: the emulator converts qcow2/vmdk/vhdx DISK_IMAGEs to raw, as the
-# cluster's image service does.
-ensure_debs qemu-utils:qemu-img
+# cluster's image service does.  etcd: the coordination backend of the
+# cross-host lock tests (tools/etcd.sh starts it on loopback).
+ensure_debs qemu-utils:qemu-img etcd-server:etcd
 ensure_venv
 export PATH="$VENV/bin:$PATH"
 cd "$TOP/tests/.." || exit 1

@@ -20,6 +20,7 @@ calls it makes.
 import functools
 import inspect
 
+from cinder import coordination as cinder_coordination
 from cinder import exception
 from cinder import interface
 from cinder.volume import configuration
@@ -36,6 +37,7 @@ from nutanix_openstack.cinder import options
 from nutanix_openstack.cinder import replicationops
 from nutanix_openstack.cinder import snapshotops
 from nutanix_openstack.cinder import volumeops
+from nutanix_openstack import coordination
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
@@ -115,9 +117,13 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     VERSION = '1.0.0'
     VENDOR = 'Nutanix'
     STORAGE_PROTOCOL = 'iSCSI'
-    # Not claimed: clustered (active-active) cinder-volume services are
-    # untested, and derived disk images are created once per process only.
-    SUPPORTS_ACTIVE_ACTIVE = False
+    # Several cinder-volume services of one Cinder cluster (``cluster =``)
+    # may run this backend: the driver keeps no state a peer needs (every
+    # answer comes from the cluster, objects are found by name), what must
+    # happen once per cluster is locked through Cinder's coordinator, and
+    # a dead peer's leftovers are removed by Cinder's cleanup
+    # (clear_download) and by delete_volume.
+    SUPPORTS_ACTIVE_ACTIVE = True
     CI_WIKI_NAME = 'nutanix-openstack'
 
     def __init__(self, *args, **kwargs):
@@ -228,14 +234,53 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                                               self.snapshot_ops)
 
     def _periodic_replication(self):
+        # Active-active: one service of the cluster makes the pass; a peer
+        # that finds the lock taken (or fresh replicas) skips it.
+        interval = self.configuration.nutanix_replication_interval
         try:
-            self.replication_ops.replicate_all()
+            lock = cinder_coordination.COORDINATOR.get_lock(
+                'nutanix-replication-%s' % (
+                    self.configuration.safe_get('volume_backend_name') or
+                    self.configuration.config_group))
+            if not lock.acquire(blocking=False):
+                LOG.debug('A peer service is replicating; pass skipped')
+                return
+        except Exception:
+            LOG.exception('Periodic replication pass skipped: no lock from '
+                          'the coordination backend')
+            return
+        try:
+            self.replication_ops.replicate_all(min_age=interval / 2.0)
         except Exception:
             LOG.exception('Periodic replication pass failed')
+        finally:
+            try:
+                lock.release()
+            except Exception:
+                LOG.warning('Could not release the replication lock',
+                            exc_info=True)
+
+    @boundary
+    def failover_completed(self, context, active_backend_id=None):
+        """Peers of an active-active cluster follow a failover or failback.
+
+        Cinder calls ``failover`` on one service of the cluster and then
+        this on every service: each then works on the backend that is now
+        active (the secondary, or the primary again after a failback).
+        """
+        if active_backend_id in (None, replicationops.DEFAULT):
+            self._active_backend_id = None
+            self._use_primary()
+        else:
+            self._active_backend_id = active_backend_id
+            self._use_target(self.replication_ops.target(active_backend_id))
 
     def _make_client(self):
-        return prism_client.PrismClient.from_conf(self.configuration,
-                                                  prefix='nutanix_')
+        client = prism_client.PrismClient.from_conf(self.configuration,
+                                                    prefix='nutanix_')
+        client.lock = functools.partial(
+            _cluster_lock, self.configuration.nutanix_lock_timeout)
+        return client
 
     def check_for_setup_error(self):
         """Setup resolved the cluster and container (do_setup raises)."""
@@ -358,6 +403,8 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         ``DELETE volume-groups/{extId}`` after detaching stale iSCSI
         clients; VolumeIsBusy while the cluster says it is in use.
         """
+        # Temporary objects of a transfer interrupted by a service's death.
+        self.image_ops.remove_leftovers(volume)
         if replicationops.is_replicated(volume) and \
                 self.replication_ops.enabled:
             # Its replicas (here and on the secondary) go with it.
@@ -393,10 +440,26 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         pass
 
     @boundary
+    def clear_download(self, context, volume):
+        """Cinder's cleanup of a volume left 'downloading' by a dead service.
+
+        Called by the service that cleans up (Cinder's workers mechanism,
+        at its start or on ``cinder work-cleanup``) before the volume is set
+        to error: the temporary image of the interrupted
+        copy_image_to_volume is deleted.  Backend calls: see
+        imageops.ImageOps.remove_leftovers.
+        """
+        self.image_ops.remove_leftovers(volume)
+
+    # Attach and detach of one volume read the volume group's clients and
+    # then change them: serialised across the services of the cluster.
+    @boundary
+    @cinder_coordination.synchronized('nutanix-connection-{volume.id}')
     def initialize_connection(self, volume, connector):
         return self.connection_ops.initialize_connection(volume, connector)
 
     @boundary
+    @cinder_coordination.synchronized('nutanix-connection-{volume.id}')
     def terminate_connection(self, volume, connector, **kwargs):
         others = 0
         if connector is not None:
@@ -644,6 +707,18 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                         LOG.warning('Could not remove volume group %s',
                                     vg_ext_id, exc_info=True)
         return {'status': 'available'}, updates
+
+
+def _cluster_lock(timeout, name):
+    """A lock of Cinder's coordinator (``[coordination] backend_url``).
+
+    Shared by every cinder-volume service of the deployment (and, with
+    the same etcd, by glance-api and nova-compute): what must happen once
+    per cluster is done once.  CoordinationFailed when it cannot be taken.
+    """
+    return coordination.external_lock(
+        cinder_coordination.COORDINATOR.get_lock, name, timeout,
+        'Cinder coordination backend')
 
 
 def _match(items, attr, value):

@@ -256,12 +256,14 @@ class ReplicationOps(object):
                 LOG.warning('Could not remove replicas %(p)s: %(e)s',
                             {'p': prefix, 'e': e})
 
-    def replicate_all(self):
+    def replicate_all(self, min_age=0):
         """The periodic pass: a new replica of everything replicated.
 
         Every volume or group that has replicas gets a new point over the
-        volume groups of its newest one.  Errors are logged per subject
-        (one unreachable volume does not stop the others).
+        volume groups of its newest one, unless that one is younger than
+        ``min_age`` seconds (a peer service of an active-active cluster
+        made it).  Errors are logged per subject (one unreachable volume
+        does not stop the others).
         """
         if not self.enabled or self.driver.failed_over:
             return 0
@@ -270,6 +272,9 @@ class ReplicationOps(object):
         for rp in self._points(self.driver.client, 'replica-'):
             newest[rp['name'].rsplit('.', 2)[0] + '.'] = rp
         for prefix, rp in sorted(newest.items()):
+            if min_age and rp.get('creationTime') and \
+                    _age_seconds(rp['creationTime']) < min_age:
+                continue
             vgs = [m['volumeGroupExtId']
                    for m in rp.get('volumeGroupRecoveryPoints') or []]
             try:

@@ -18,7 +18,9 @@ NO_BACKEND = {'check_for_setup_error', 'create_export', 'ensure_export',
               'unmanage_snapshot', 'get_driver_options',
               'get_replication_error_status', 'failover_replication',
               # without a replication_device it refuses before any call
-              'failover_host'}
+              'failover_host',
+              # back to the primary, whose client is not the injected one
+              'failover_completed'}
 # Arguments that differ for one method (a group from its source volumes).
 OVERRIDES = {'create_group_from_src': {'group_snapshot': None}}
 
