@@ -9,6 +9,7 @@ from oslo_log import log as logging
 from nutanix_openstack.emulator import app as app_mod
 from nutanix_openstack.emulator import config
 from nutanix_openstack.emulator import server
+from nutanix_openstack.emulator.storage import errors as storage_errors
 
 LOG = logging.getLogger(__name__)
 
@@ -25,7 +26,15 @@ def main(argv=None):
     conf = build_conf(sys.argv[1:] if argv is None else argv)
     logging.setup(conf, 'nutanix-emulator')
     opts = conf[config.GROUP]
-    app = app_mod.create_app(conf)
+    try:
+        app = app_mod.create_app(conf)
+    except storage_errors.StorageError as exc:
+        # Ceph down, the pool missing, python-rbd not installed: refuse
+        # to start, saying why.
+        LOG.error("Cannot start: %s", exc)
+        print('nutanix-emulator: cannot start: %s' % exc, file=sys.stderr,
+              flush=True)
+        return 1
     srv = server.EmulatorServer(
         app, opts.listen_host, opts.listen_port,
         opts.tls_cert_file, opts.tls_key_file)

@@ -174,8 +174,11 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
     """The emulator served from a thread of this process."""
 
     def __init__(self, tls=False, task_mode='immediate', task_delay=0.0,
-                 chunk_size=None, allow_local_url_sources=False):
+                 chunk_size=None, allow_local_url_sources=False,
+                 storage=None):
         super().__init__()
+        # storage: [storage] options, e.g. dict(backend='rbd', ...).
+        self.storage = dict(storage or {})
         self.allow_local_url_sources = allow_local_url_sources
         self.tls = tls
         self.task_mode = task_mode
@@ -195,6 +198,8 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
                          allow_local_url_sources=self.allow_local_url_sources)
         if self.chunk_size:
             overrides['chunk_size'] = self.chunk_size
+        for name, value in self.storage.items():
+            overrides['storage_' + name] = value
         cert = key = None
         if self.tls:
             cert, key = make_self_signed_cert(self.data_dir)
