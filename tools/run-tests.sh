@@ -38,8 +38,9 @@ run_stage() {
 }
 
 # qemu-img: the emulator converts qcow2/vmdk/vhdx DISK_IMAGEs to raw, as the
-# cluster's image service does.
-ensure_debs qemu-utils:qemu-img
+# cluster's image service does.  etcd: the coordination backend of the
+# cross-host lock tests (tools/etcd.sh starts it on loopback).
+ensure_debs qemu-utils:qemu-img etcd-server:etcd
 ensure_venv
 export PATH="$VENV/bin:$PATH"
 cd "$TOP/tests/.." || exit 1
@@ -86,7 +87,8 @@ for stage in $STAGES; do
         # and RabbitMQ from Debian, the rest from the virtualenv.  Nova's
         # volume connector carries the host's open-iscsi initiator name.
         ensure_debs rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
-            mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi
+            mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi \
+            novnc:/usr/share/novnc/vnc_lite.html
         run_stage e2e "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/e2e ;;
     *)
         echo "unknown stage $stage"; exit 2 ;;

@@ -89,7 +89,8 @@ class VolumeOps(object):
         disk is grown to ``size_gb`` afterwards.  On any failure every
         volume group of that name is removed again (no orphan).
 
-        Backend calls: ``POST volume-groups`` (+ ``POST .../disks``), ``GET
+        Backend calls: ``POST volume-groups`` (the disk in its body: one
+        task, so no group is ever left without its disk), ``GET
         .../disks`` and, when needed, ``PUT .../disks/{extId}``.
         """
         wanted = size_bytes(size_gb)

@@ -12,6 +12,8 @@ import threading
 import flask
 
 from nutanix_openstack.emulator import config
+from nutanix_openstack.emulator import console
+from nutanix_openstack.emulator import datadir_lock
 from nutanix_openstack.emulator import faults as faults_mod
 from nutanix_openstack.emulator import inventory
 from nutanix_openstack.emulator import state as state_mod
@@ -50,24 +52,39 @@ class Backend(object):
         self.opts = opts
         self.data_dir = opts.data_dir
         os.makedirs(self.data_dir, exist_ok=True)
-        self.state = state_mod.StateStore(
-            os.path.join(self.data_dir, 'state.sqlite'))
-        self.disks_dir = os.path.join(self.data_dir, 'disks')
-        # Scratch space for format conversions; leftovers of a killed
-        # process are removed at start.
-        self.tmp_dir = os.path.join(self.data_dir, 'tmp')
-        shutil.rmtree(self.tmp_dir, ignore_errors=True)
-        self._disk_factory = disk_store_factory
-        # Ceph down or the pool missing: StorageError here, before
-        # anything listens.
-        self.disks = self._new_disk_store()
-        self.faults = faults_mod.FaultRegistry()
-        self.inventory = inventory.load(opts.inventory_file)
-        inventory.seed(self.state, self.inventory)
-        self.tasks = tasks_mod.TaskManager(
-            self.state, mode=opts.task_mode, delay=opts.task_delay,
-            cluster_ext_id=self.inventory.cluster_ext_id,
-            fault_hook=self.faults.take_task_fault)
+        # Before anything reads or repairs state: one process per data_dir
+        # (raises DataDirInUse otherwise).
+        self._dir_lock = datadir_lock.DataDirLock(self.data_dir)
+        try:
+            self.state = state_mod.StateStore(
+                os.path.join(self.data_dir, 'state.sqlite'))
+            self.disks_dir = os.path.join(self.data_dir, 'disks')
+            # Scratch space for format conversions; leftovers of a killed
+            # process are removed at start.
+            self.tmp_dir = os.path.join(self.data_dir, 'tmp')
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            self._disk_factory = disk_store_factory
+            # Ceph down or the pool missing: StorageError here, before
+            # anything listens.
+            self.disks = self._new_disk_store()
+            self.faults = faults_mod.FaultRegistry()
+            self.inventory = inventory.load(opts.inventory_file)
+            inventory.seed(self.state, self.inventory)
+            self.tasks = tasks_mod.TaskManager(
+                self.state, mode=opts.task_mode, delay=opts.task_delay,
+                cluster_ext_id=self.inventory.cluster_ext_id,
+                fault_hook=self.faults.take_task_fault,
+                threads=opts.task_threads)
+            # Console tokens handed out by generate-console-token, checked
+            # by the console server (console.py).
+            self.console_tokens = console.TokenBook()
+            # Incoming replications a restart interrupted are never
+            # committed.
+            from nutanix_openstack.emulator import replication
+            replication.sweep_sessions(self)
+        except BaseException:
+            self._dir_lock.release()
+            raise
         # Serialises admin reset against itself.
         self.reset_lock = threading.Lock()
 
@@ -90,11 +107,14 @@ class Backend(object):
         return default_disk_store(self.disks_dir, self.opts.chunk_size)
 
     def close(self):
-        self.tasks.wait_idle(timeout=10)
+        self.tasks.close(timeout=10)
         try:
             self.disks.close()
         finally:
-            self.state.close()
+            try:
+                self.state.close()
+            finally:
+                self._dir_lock.release()
 
 
 def get():

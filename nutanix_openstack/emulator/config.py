@@ -14,6 +14,22 @@ emulator_opts = [
         'listen_port', default=9440,
         help='TCP port the emulator listens on. Prism Central uses 9440. '
              '0 picks a free port (the chosen port is logged).'),
+    cfg.IntOpt(
+        'server_threads', default=32, min=1,
+        help='Threads of the WSGI server (cheroot) serving requests in the '
+             'one emulator process. Idle keep-alive connections do not '
+             'hold a thread; a download or upload in progress does. The '
+             'emulator serves a data_dir from one process only (a second '
+             'process on the same data_dir refuses to start): scale with '
+             'threads, not worker processes.'),
+    cfg.IntOpt(
+        'client_socket_timeout', default=300, min=1,
+        help='Seconds a client connection may stay silent in the middle of '
+             'a request (a stalled upload) before the server closes it.'),
+    cfg.IntOpt(
+        'task_threads', default=64, min=1,
+        help='Threads running asynchronous tasks (task_mode=async). Tasks '
+             'beyond this many wait in QUEUED status for a free thread.'),
     cfg.StrOpt(
         'data_dir', default='/var/lib/nutanix-emulator',
         help='Directory holding the emulator state: state.sqlite (metadata, '
@@ -26,6 +42,17 @@ emulator_opts = [
     cfg.StrOpt(
         'password', default='Nutanix/4u', secret=True,
         help='Password accepted by HTTP basic authentication.'),
+    cfg.PortOpt(
+        'console_port',
+        help='TCP port of the VM consoles (on listen_host): an RFB (VNC) '
+             'server that nova-novncproxy reaches with the path and token '
+             'of a console (``CONNECT /vnc/vm/<extId>/proxy?token=...``, '
+             'token from the generate-console-token action) and that '
+             'draws the VM\'s name, extId and power state.  Unset: no '
+             'console server (console tokens are still handed out).  0 '
+             'picks a free port (logged).  Point the Nova driver\'s '
+             '``[nutanix] console_proxy_host``/``console_proxy_port`` at '
+             'it.'),
     cfg.StrOpt(
         'tls_cert_file',
         help='PEM certificate for HTTPS. When both tls_cert_file and '
@@ -82,6 +109,35 @@ emulator_opts = [
         help='Seconds one qemu-img run (the integrity check of an '
              'imported qcow2/vmdk/vhdx image, or its conversion to raw) may '
              'take before the import fails.'),
+    cfg.IntOpt(
+        'replication_timeout', default=60, min=1,
+        help='Connect/read timeout in seconds of each request one emulator '
+             'sends the emulator of a paired cluster while replicating a '
+             'recovery point. Related options: replication_retries.'),
+    cfg.IntOpt(
+        'replication_retries', default=3, min=0,
+        help='How many times a replication request that failed to connect '
+             'or got 429/502/503/504 is retried before the replication '
+             'fails (its partial copy is then removed). Related options: '
+             'replication_retry_interval.'),
+    cfg.FloatOpt(
+        'replication_retry_interval', default=1.0, min=0.0,
+        help='Seconds between two attempts of a replication request.'),
+    cfg.IntOpt(
+        'replication_block_size', default=64 * 1024, min=512,
+        help='Granularity in bytes of changed regions: an incremental '
+             'replication compares the chunks that may have changed block '
+             'by block and ships only the blocks that differ. Also the '
+             'default blockSizeByte of compute-changed-regions.'),
+    cfg.IntOpt(
+        'replication_transfer_size', default=4 * 1024 * 1024, min=4096,
+        help='Largest number of bytes sent in one replication request.'),
+    cfg.IntOpt(
+        'replication_session_timeout', default=3600, min=1,
+        help='Seconds after which an incoming replication that was never '
+             'committed (its source died) is removed with its staging '
+             'disks. Unfinished incoming replications are also removed '
+             'when the emulator starts.'),
 ]
 
 

@@ -17,6 +17,7 @@ Both expose ``endpoint``, ``username``, ``password``, ``cluster_ext_id``,
 """
 
 import datetime
+import json
 import os
 import shutil
 import signal
@@ -77,6 +78,16 @@ class AdminClient(object):
 
     def disk_info(self, disk_ext_id):
         return self._call('GET', '/disks/%s/info' % disk_ext_id).json()
+
+    def add_remote_site(self, cluster_ext_id, endpoint, username, password,
+                        verify=False, pc_ext_id=None):
+        """Pair with the emulator of another cluster (replication)."""
+        body = dict(endpoint=endpoint, username=username, password=password,
+                    verify=verify)
+        if pc_ext_id:
+            body['pcExtId'] = pc_ext_id
+        return self._call('PUT', '/remote-sites/%s' % cluster_ext_id,
+                          json=body).json()
 
     def inventory(self):
         """``{'objects': {kind: [extId...]}, 'storage': {...stats}}``."""
@@ -151,13 +162,32 @@ class _EmulatorAttributes(object):
     ca_file = None
     tls = False
 
+    site = 1
+
+    def _inventory_file(self, directory):
+        """The inventory file of site ``self.site`` (None for site 1)."""
+        if self.site == 1:
+            return None
+        path = os.path.join(directory, 'inventory-site%d.json' % self.site)
+        with open(path, 'w') as f:
+            json.dump(inventory_mod.site_inventory(self.site), f)
+        return path
+
     def _set_inventory_attributes(self):
-        inv = inventory_mod.load(None)
+        inv = inventory_mod.Inventory(inventory_mod.site_inventory(self.site))
         self.cluster_ext_id = inv.cluster_ext_id
+        self.pc_ext_id = inv.prism_central['ext_id']
         self.container_ext_id = inv.default_container['ext_id']
         self.container_name = inv.default_container['name']
         self.admin = AdminClient(self.endpoint, self.username, self.password,
                                  verify=self.ca_file or False)
+
+    def pair(self, other):
+        """Make ``other`` (another fixture) a remote site of this one."""
+        self.admin.add_remote_site(other.cluster_ext_id, other.endpoint,
+                                   other.username, other.password,
+                                   verify=other.ca_file or False,
+                                   pc_ext_id=other.pc_ext_id)
 
     def prism_client(self, **kwargs):
         """A PrismClient for this emulator (kwargs override defaults)."""
@@ -174,9 +204,11 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
     """The emulator served from a thread of this process."""
 
     def __init__(self, tls=False, task_mode='immediate', task_delay=0.0,
-                 chunk_size=None, allow_local_url_sources=False,
-                 storage=None):
+                 chunk_size=None, allow_local_url_sources=False, site=1,
+                 storage=None, **options):
         super().__init__()
+        self.site = site
+        self.options = options
         # storage: [storage] options, e.g. dict(backend='rbd', ...).
         self.storage = dict(storage or {})
         self.allow_local_url_sources = allow_local_url_sources
@@ -198,6 +230,10 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
                          allow_local_url_sources=self.allow_local_url_sources)
         if self.chunk_size:
             overrides['chunk_size'] = self.chunk_size
+        inventory_file = self._inventory_file(self.data_dir)
+        if inventory_file:
+            overrides['inventory_file'] = inventory_file
+        overrides.update(self.options)
         for name, value in self.storage.items():
             overrides['storage_' + name] = value
         cert = key = None
@@ -235,8 +271,10 @@ class EmulatorProcess(_EmulatorAttributes):
     """
 
     def __init__(self, data_dir=None, tls=False, task_mode='immediate',
-                 task_delay=0.0, port=None, allow_local_url_sources=False):
+                 task_delay=0.0, port=None, allow_local_url_sources=False,
+                 console_port=None, site=1, **options):
         self._own_dir = data_dir is None
+        self.site = site
         self.base_dir = data_dir or tempfile.mkdtemp(prefix='ntnx-emu-')
         self.tls = tls
         self.task_mode = task_mode
@@ -265,6 +303,16 @@ class EmulatorProcess(_EmulatorAttributes):
             if tls:
                 f.write('tls_cert_file = %s\ntls_key_file = %s\n'
                         % (cert, key))
+            # The VM console server (console.py); 0: a free port of ours.
+            self.console_port = None
+            if console_port is not None:
+                self.console_port = console_port or free_port()
+                f.write('console_port = %d\n' % self.console_port)
+            inventory_file = self._inventory_file(self.base_dir)
+            if inventory_file:
+                f.write('inventory_file = %s\n' % inventory_file)
+            for name, value in sorted(options.items()):
+                f.write('%s = %s\n' % (name, value))
         self.endpoint = '%s://127.0.0.1:%d' % ('https' if tls else 'http',
                                                self.port)
         self._set_inventory_attributes()

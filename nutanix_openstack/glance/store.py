@@ -32,6 +32,7 @@ from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
 from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations as prism_locations
+from nutanix_openstack.prism import redact
 
 LOG = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class Store(driver.Store):
         self._cluster_ext_id = None
         self._container = None
         self._lock = threading.Lock()
+        # Here, in glance-api's main thread, not first in a request thread:
+        # see nutanix_openstack.coordination on importing tooz.
+        from nutanix_openstack import coordination  # noqa: F401
 
     @property
     def store_name(self):
@@ -81,9 +85,14 @@ class Store(driver.Store):
     def _make_client(self):
         # Imported here so that loading the store module (done by
         # glance_store for every installed driver) never needs requests.
+        from nutanix_openstack import coordination
         from nutanix_openstack.prism import client as prism_client
-        return prism_client.PrismClient.from_conf(self.store_conf,
-                                                  prefix=options.PREFIX)
+        client = prism_client.PrismClient.from_conf(self.store_conf,
+                                                    prefix=options.PREFIX)
+        # The raw disk of an image is derived once per cluster, whichever
+        # glance-api (or nova-compute, cinder-volume) asks first.
+        client.lock = coordination.Coordinator.from_conf(self.conf).lock
+        return client
 
     @property
     def client(self):
@@ -204,7 +213,9 @@ class Store(driver.Store):
             return _('the upload was cut and cannot be resent: %s') % error
         if isinstance(error, prism_exc.ConnectionFailed):
             return _('cannot reach nutanix_endpoints %(ep)s: %(e)s') % {
-                'ep': ', '.join(conf.nutanix_endpoints or []), 'e': error}
+                'ep': ', '.join(redact.strip_userinfo(e)
+                                for e in conf.nutanix_endpoints or []),
+                'e': error}
         if isinstance(error, prism_exc.TaskTimeout):
             return _('the cluster task did not finish in time: %s') % error
         return _('the cluster API failed: %s') % error

@@ -21,6 +21,7 @@ import contextlib
 import netaddr
 from oslo_log import log as logging
 
+from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception
 from nova.i18n import _
@@ -180,12 +181,22 @@ class VifOps(object):
         As the libvirt driver: the events of the VIFs not yet active are
         prepared before the block (which creates the NICs) and awaited after
         it, up to ``[DEFAULT] vif_plugging_timeout`` seconds (0: no wait; no
-        wait either for a VM that is not powered on).  A timeout raises
-        :class:`VifPlugTimeout` when ``vif_plugging_is_fatal``, else is
-        logged; a failure Neutron reports raises :class:`VifPlugFailed`
-        when ``vif_plugging_is_fatal``.
+        wait either for a VM that is not powered on, nor in a rebuild:
+        task_state ``rebuild_spawning``, for which Neutron sends no event).
+        A timeout raises :class:`VifPlugTimeout` when
+        ``vif_plugging_is_fatal``, else is logged; a failure Neutron
+        reports raises :class:`VifPlugFailed` when
+        ``vif_plugging_is_fatal``.
         """
         timeout = CONF.vif_plugging_timeout
+        if instance.task_state == task_states.REBUILD_SPAWNING:
+            # A rebuild re-creates the VM with the same ports, already
+            # bound to this host: Neutron adds no provisioning block and
+            # sends no event, while the network_info of a rebuild comes
+            # from the instance's cache, which may still show the ports
+            # as they were at boot (not active).  Waiting would only time
+            # out.
+            timeout = 0
         events = plug_events(network_info) if (power_on and timeout) else []
         if not events:
             yield

@@ -50,8 +50,10 @@ class Connection(object):
 
     def __repr__(self):
         # Never show the password.
-        return '<Connection %s via %s>' % (self.conf.nutanix_endpoints,
-                                           self.source)
+        from nutanix_openstack.prism import redact
+        return '<Connection %s via %s>' % (
+            [redact.strip_userinfo(e)
+             for e in self.conf.nutanix_endpoints or []], self.source)
 
     def make_client(self):
         """A PrismClient for these settings."""

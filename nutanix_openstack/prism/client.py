@@ -27,14 +27,16 @@ Construction::
     client = PrismClient.from_conf(conf, prefix='nutanix_')  # cinder/glance
 
 The implementations live in one module per resource (``images.py``,
-``vms.py``, ``volume_groups.py``, ``recovery_points.py``, ``clusters.py``,
-``subnets.py``, ``tasks.py``; NIC JSON in ``nics.py``) over the one HTTP
-session of ``session.py``; they are re-exported here.
+``vms.py``, ``volume_groups.py``, ``recovery_points.py``,
+``replication.py``, ``clusters.py``, ``subnets.py``, ``tasks.py``; NIC JSON
+in ``nics.py``) over the one HTTP session of ``session.py``; they are
+re-exported here.
 """
 
 from nutanix_openstack.prism import clusters
 from nutanix_openstack.prism import images
 from nutanix_openstack.prism import recovery_points
+from nutanix_openstack.prism import replication
 from nutanix_openstack.prism import session as session_mod
 from nutanix_openstack.prism import subnets
 from nutanix_openstack.prism import tasks
@@ -45,6 +47,7 @@ ImagesAPI = images.ImagesAPI
 VmsAPI = vms.VmsAPI
 VolumeGroupsAPI = volume_groups.VolumeGroupsAPI
 RecoveryPointsAPI = recovery_points.RecoveryPointsAPI
+ReplicationAPI = replication.ReplicationAPI
 ClustersAPI = clusters.ClustersAPI
 TasksAPI = tasks.TasksAPI
 SubnetsAPI = subnets.SubnetsAPI
@@ -58,6 +61,7 @@ class PrismClient(object):
     vms = None                # VmsAPI
     volume_groups = None      # VolumeGroupsAPI
     recovery_points = None    # RecoveryPointsAPI
+    replication = None        # ReplicationAPI
     clusters = None           # ClustersAPI
     tasks = None              # TasksAPI
     subnets = None            # SubnetsAPI
@@ -67,27 +71,41 @@ class PrismClient(object):
                  retries=3, retry_interval=1.0, task_timeout=3600,
                  task_poll_interval=1.0, chunk_size=4 * 1024 * 1024,
                  retry_max_interval=30.0, endpoint_down_time=60.0,
-                 cluster=None):
+                 cluster=None, ambiguous_retries=3, lock=None):
         self.session = session_mod.Session(
             endpoints, username, password, verify=verify, ca_file=ca_file,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
             retries=retries, retry_interval=retry_interval,
             retry_max_interval=retry_max_interval,
-            endpoint_down_time=endpoint_down_time)
+            endpoint_down_time=endpoint_down_time,
+            ambiguous_retries=ambiguous_retries)
         self.cluster = cluster
         self.tasks = TasksAPI(self.session, timeout=task_timeout,
                               poll_interval=task_poll_interval)
+        # lock(name): the cross-host lock of what must happen once per
+        # cluster (see nutanix_openstack.coordination); default: this
+        # process only.
         self.images = ImagesAPI(self.session, self.tasks,
-                                chunk_size=chunk_size)
+                                chunk_size=chunk_size, lock=lock)
         self.vms = VmsAPI(self.session, self.tasks)
         self.volume_groups = VolumeGroupsAPI(self.session, self.tasks)
         self.recovery_points = RecoveryPointsAPI(self.session, self.tasks)
+        self.replication = ReplicationAPI(self.session, self.tasks)
         self.clusters = ClustersAPI(self.session)
         self.subnets = SubnetsAPI(self.session, self.tasks)
         self._cluster_ext_id = None
 
     def __repr__(self):
         return '<PrismClient %s>' % self.session.endpoints
+
+    @property
+    def lock(self):
+        """``lock(name)`` context manager shared by the resources."""
+        return self.images.lock
+
+    @lock.setter
+    def lock(self, lock):
+        self.images.lock = lock or images.local_lock
 
     @classmethod
     def from_conf(cls, conf_group, prefix=''):
@@ -112,7 +130,8 @@ class PrismClient(object):
                    task_timeout=opt('task_timeout'),
                    task_poll_interval=opt('task_poll_interval'),
                    chunk_size=opt('transfer_chunk_size'),
-                   cluster=opt('cluster'))
+                   cluster=opt('cluster'),
+                   ambiguous_retries=opt('api_ambiguous_retries'))
 
     def cluster_ext_id(self):
         """The extId of the cluster this client works on.

@@ -46,7 +46,14 @@ class ConfigurationError(PrismError):
 
 
 class ConnectionFailed(PrismError):
-    """No endpoint answered (refused, reset, timed out) after the retries."""
+    """No endpoint answered (refused, reset, timed out) after the retries.
+
+    ``maybe_applied`` is True for a write of which at least one attempt
+    reached the server before the connection dropped: the server may have
+    done it (see :mod:`nutanix_openstack.prism.ambiguous`).
+    """
+
+    maybe_applied = False
 
 
 class UploadNotRetryable(ConnectionFailed):
@@ -226,3 +233,13 @@ def raise_from_response(response, request_id=None):
               details=messages,
               url=getattr(request, 'url', None) or response.url,
               method=getattr(request, 'method', None))
+
+
+class CoordinationFailed(PrismError):
+    """A cross-host lock could not be taken; the operation did not run.
+
+    Raised when the coordination backend (``[coordination] backend_url``,
+    etcd in production) is unreachable or a lock was not obtained within
+    ``[coordination] lock_timeout``.  Nothing that needed the lock was
+    done: it never runs unlocked.
+    """

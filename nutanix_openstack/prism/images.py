@@ -1,16 +1,20 @@
 """``/api/vmm/v4.x/content/images`` plus the v3 byte upload."""
 
 import logging
+import urllib.parse
+import uuid
 
 from oslo_concurrency import lockutils
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import redact
+from nutanix_openstack.prism import session as session_mod
 from nutanix_openstack.prism import streams
-from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -20,23 +24,45 @@ def derived_disk_image_name(ext_id):
     return locations.DERIVED_IMAGE_PREFIX + ext_id
 
 
+# Namespace of the NTNX-Request-Id of a derivation (uuid5 of the source
+# image's extId): every process and host sends the SAME id for the same
+# image, so the cluster treats a second POST as a retry of the first.
+_DERIVE_NAMESPACE = uuid.UUID('5b0f3c1e-9a57-4f7e-8d0e-2f3f6c1d7a10')
+
+
+def derive_request_id(ext_id):
+    """The NTNX-Request-Id of the derivation of image ``ext_id``."""
+    return str(uuid.uuid5(_DERIVE_NAMESPACE, 'derive-raw-' + ext_id))
+
+
+def local_lock(name):
+    """The default lock of ensure_disk_image: this process only."""
+    return lockutils.lock(name)
+
+
 class ImagesAPI(entities.UpdatableEntitiesAPI):
     """``/api/vmm/v4.x/content/images`` (+ v3 byte upload)."""
 
     COLLECTION = paths.IMAGES
 
-    def __init__(self, session, tasks, chunk_size=4 * 1024 * 1024):
+    def __init__(self, session, tasks, chunk_size=4 * 1024 * 1024,
+                 lock=None):
         super().__init__(session, tasks)
         self.chunk_size = chunk_size
+        # lock(name) -> context manager; the adapters pass a cross-host
+        # one (nutanix_openstack.coordination, or Cinder's coordinator).
+        self.lock = lock or local_lock
 
     # -- creation ---------------------------------------------------------
 
-    def _create(self, body, wait, progress_callback):
-        resp = self._session.post(paths.IMAGES, body)
+    def _create(self, body, wait, progress_callback, request_id=None):
+        outcome = ambiguous.post_create(self._session, paths.IMAGES, body,
+                                        self.find_by_name, body.get('name'),
+                                        request_id=request_id)
         if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        return self.get(self._tasks.run_create(
-            resp, paths.REL_IMAGE, self.delete,
+            return outcome.task_reference()
+        return self.get(outcome.wait(
+            self._tasks, paths.REL_IMAGE, self.delete,
             progress_callback=progress_callback))
 
     @staticmethod
@@ -62,6 +88,9 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         """
         source = {'$objectType': 'vmm.v4.content.UrlSource', 'url': url,
                   'shouldAllowInsecureUrl': bool(allow_insecure_url)}
+        if basic_auth and tuple(basic_auth) == tuple(
+                self._session.credentials or ()):
+            self._check_own_url(url)
         if basic_auth:
             source['basicAuth'] = {
                 '$objectType': 'vmm.v4.content.UrlBasicAuth',
@@ -70,6 +99,30 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
             self._image_body(name, image_type, description,
                              _clusters(cluster_ext_ids, cluster_ext_id),
                              source), wait, progress_callback)
+
+    def _check_own_url(self, url):
+        """Refuse to hand this client's own credentials to a foreign URL.
+
+        The cluster sends ``basicAuth`` to whatever host ``url`` names; the
+        Prism credentials may only go back to one of this client's own
+        endpoints (same scheme, host and port), never to a third party.
+        """
+        try:
+            target = urllib.parse.urlsplit(url)
+            where = (target.scheme, (target.hostname or '').lower(),
+                     target.port or session_mod.DEFAULT_PORT)
+        except ValueError:
+            where = None
+        own = set()
+        for endpoint in self._session.endpoints:
+            parts = urllib.parse.urlsplit(endpoint)
+            own.add((parts.scheme, (parts.hostname or '').lower(),
+                     parts.port or session_mod.DEFAULT_PORT))
+        if where is None or where not in own or target.username:
+            raise exc.ConfigurationError(
+                'refusing to send the Prism credentials to %s: not an '
+                'endpoint of this cluster'
+                % redact.strip_userinfo(url))
 
     def create_from_vm_disk(self, name, vm_ext_id, disk_ext_id,
                             image_type=formats.DISK_IMAGE, description=None,
@@ -193,31 +246,62 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         exactly what it stored) gets a derived DISK_IMAGE named
         ``openstack-raw-<ext_id>`` (see :mod:`.locations`), created ONCE by
         the cluster from the image's own ``/file`` URL (a ``UrlSource``; the
-        cluster converts it to raw) and reused by later calls; concurrent
-        callers in one process create it once (a lock per image).  The
-        Glance store deletes derived images together with their source.
+        cluster converts it to raw) and reused by later calls.  The cluster
+        lists an image only once its bytes are complete, so a half-made
+        derivation is never returned.  The Glance store deletes derived
+        images together with their source.
+
+        Concurrent callers, in any process on any host, make ONE derived
+        image: the check-then-create runs under ``self.lock`` (a tooz lock
+        of ``[coordination] backend_url`` in the drivers; it raises
+        CoordinationFailed, and nothing is created, when it cannot be
+        taken), and the create carries an NTNX-Request-Id derived from
+        ``ext_id`` (:func:`derive_request_id`), so that a caller taking
+        over from one that died after its POST joins the task already
+        running on the cluster instead of starting a second one.
         """
         image = self.get(ext_id)
         if image.get('type') == formats.DISK_IMAGE:
             return ext_id
         name = derived_disk_image_name(ext_id)
-        with lockutils.lock('nutanix-derived-image-' + ext_id):
+        with self.lock('derived-image-' + ext_id):
             existing = [i for i in self.find_by_name(name)
                         if i.get('type') == formats.DISK_IMAGE]
             if existing:
                 return existing[0]['extId']
             LOG.info('Deriving raw DISK_IMAGE %(name)s from image %(id)s',
                      {'name': name, 'id': ext_id})
-            # The cluster fetches its own URL: same credentials, and its
-            # own (possibly self-signed) certificate.
-            derived = self.create_from_url(
-                name, self.file_url(ext_id), image_type=formats.DISK_IMAGE,
-                description='Raw disk derived from image %s' % ext_id,
-                cluster_ext_ids=image.get('clusterLocationExtIds'),
-                allow_insecure_url=True,
-                basic_auth=self._session.credentials,
-                progress_callback=progress_callback)
-            return derived['extId']
+            try:
+                return self._derive(image, name, derive_request_id(ext_id),
+                                    progress_callback)
+            except (exc.TaskFailed, exc.NotFound) as e:
+                # The shared id answered with an earlier derivation that
+                # failed, or whose image was deleted since: derive afresh.
+                LOG.info('Derivation %(rid)s of image %(id)s replayed '
+                         '(%(e)s); deriving again with a new request id',
+                         {'rid': derive_request_id(ext_id), 'id': ext_id,
+                          'e': e})
+                return self._derive(image, name, None, progress_callback)
+
+    def _derive(self, image, name, request_id, progress_callback):
+        ext_id = image['extId']
+        # The cluster fetches its own URL: same credentials, and its own
+        # (possibly self-signed) certificate.
+        url = self.file_url(ext_id)
+        self._check_own_url(url)
+        source = {'$objectType': 'vmm.v4.content.UrlSource',
+                  'url': url,
+                  'shouldAllowInsecureUrl': True,
+                  'basicAuth': {
+                      '$objectType': 'vmm.v4.content.UrlBasicAuth',
+                      'username': self._session.credentials[0],
+                      'password': self._session.credentials[1]}}
+        body = self._image_body(
+            name, formats.DISK_IMAGE,
+            'Raw disk derived from image %s' % ext_id,
+            image.get('clusterLocationExtIds'), source)
+        return self._create(body, True, progress_callback,
+                            request_id=request_id)['extId']
 
     def list_derived(self, ext_id):
         """The derived DISK_IMAGEs of image ``ext_id`` (for deletion)."""

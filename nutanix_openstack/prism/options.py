@@ -52,6 +52,17 @@ _connection_opts = [
                     'errors and HTTP 429/502/503/504 answers. Writes are '
                     'retried with the same NTNX-Request-Id, so the server '
                     'never applies them twice. 0 disables retries.'),
+    cfg.IntOpt('api_ambiguous_retries',
+               default=3,
+               min=0,
+               help='When every attempt of a create ended in a dropped '
+                    'connection (the cluster may have made the object), '
+                    'how many more rounds of the same request (same '
+                    'NTNX-Request-Id, so the cluster answers with the task '
+                    'of the first attempt) are sent before the object is '
+                    'looked up by its name. Each round retries up to '
+                    'api_retries times. 0 goes straight to the lookup. '
+                    'Related options: api_retries, api_retry_interval.'),
     cfg.FloatOpt('api_retry_interval',
                  default=1.0,
                  min=0,

@@ -2,6 +2,7 @@
 
 import datetime
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import tasks as tasks_mod
@@ -82,11 +83,12 @@ class RecoveryPointsAPI(entities.EntitiesAPI):
             volumeGroupRecoveryPoints=[
                 _obj('VolumeGroupRecoveryPoint', volumeGroupExtId=v)
                 for v in volume_group_ext_ids] or None)
-        resp = self._session.post(paths.RECOVERY_POINTS, body)
+        outcome = ambiguous.post_create(self._session, paths.RECOVERY_POINTS,
+                                        body, self.find_by_name, name)
         if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        return self.get(self._tasks.run_create(
-            resp, paths.REL_RECOVERY_POINT, self.delete))
+            return outcome.task_reference()
+        return self.get(outcome.wait(self._tasks, paths.REL_RECOVERY_POINT,
+                                     self.delete))
 
     def restore(self, ext_id, volume_group_overrides=None,
                 vm_overrides=None, wait=True, cluster_ext_id=None):

@@ -26,6 +26,7 @@ import requests
 
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
+from nutanix_openstack.prism import redact
 from nutanix_openstack.prism import streams
 
 LOG = logging.getLogger(__name__)
@@ -47,22 +48,28 @@ USER_AGENT = 'nutanix-openstack/%s python-requests/%s' % (
 
 
 def normalize_endpoint(endpoint):
-    """``host[:port]`` → ``https://host:port``; a URL is kept (no path)."""
+    """``host[:port]`` → ``https://host:port``; a URL is kept (no path).
+
+    User info (``https://user:pass@host``) is dropped: see
+    :func:`split_userinfo`.
+    """
     endpoint = (endpoint or '').strip()
     if not endpoint:
         raise exc.ConfigurationError('empty Prism endpoint')
     if '://' not in endpoint:
         endpoint = 'https://' + endpoint
     parts = urllib.parse.urlsplit(endpoint)
+    shown = redact.strip_userinfo(endpoint)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise exc.ConfigurationError(
             'invalid Prism endpoint %r: expected https://host[:port] or '
-            'host[:port]' % endpoint)
+            'host[:port]' % shown)
     try:
         port = parts.port
     except ValueError:
-        raise exc.ConfigurationError('invalid port in endpoint %r'
-                                     % endpoint)
+        raise exc.ConfigurationError('invalid port in endpoint %r' % shown)
+    endpoint, _user, _password = redact.split_userinfo(endpoint)
+    parts = urllib.parse.urlsplit(endpoint)
     netloc = parts.netloc
     if port is None:
         netloc = '%s:%d' % (netloc, DEFAULT_PORT)
@@ -76,9 +83,21 @@ class Session(object):
                  ca_file=None, connect_timeout=10, read_timeout=120,
                  retries=3, retry_interval=1.0, retry_max_interval=30.0,
                  endpoint_down_time=60.0, user_agent=USER_AGENT,
-                 sleep=time.sleep, clock=time.monotonic):
+                 sleep=time.sleep, clock=time.monotonic,
+                 ambiguous_retries=3):
         if isinstance(endpoints, str):
             endpoints = [endpoints]
+        endpoints = [e.strip() for e in endpoints or [] if e and e.strip()]
+        if not username and endpoints:
+            # Credentials written in the first endpoint URL are used (only)
+            # when none are configured; the URL itself is kept without them.
+            _url, url_user, url_password = redact.split_userinfo(
+                endpoints[0] if '://' in endpoints[0]
+                else 'https://' + endpoints[0])
+            if url_user:
+                username = url_user
+                if password is None:
+                    password = url_password
         self.endpoints = [normalize_endpoint(e) for e in endpoints or []]
         if not self.endpoints:
             raise exc.ConfigurationError('no Prism endpoint configured')
@@ -86,6 +105,9 @@ class Session(object):
             raise exc.ConfigurationError(
                 'Prism username and password are required')
         self.retries = max(0, int(retries))
+        # Rounds of resending a create whose every attempt ended in a
+        # dropped connection (see prism/ambiguous.py).
+        self.ambiguous_retries = max(0, int(ambiguous_retries))
         self.retry_interval = float(retry_interval)
         self.retry_max_interval = float(retry_max_interval)
         self.endpoint_down_time = float(endpoint_down_time)
@@ -183,6 +205,9 @@ class Session(object):
         body = streams.ReplayableBody(data) if data is not None else None
         attempt = 0
         last_error = None
+        # Whether an attempt may have reached the server (and been applied):
+        # anything but a failure to connect.
+        reached = False
         while True:
             response = None
             for endpoint in self._ordered_endpoints():
@@ -205,6 +230,8 @@ class Session(object):
                         e, (requests.ConnectTimeout,)) or _is_connect_error(e)
                     if connect_failure:
                         self._mark_down(endpoint)
+                    else:
+                        reached = True
                     if body is not None and not body.replayable:
                         raise exc.UploadNotRetryable(
                             'upload to %s failed after the one-shot source '
@@ -243,10 +270,12 @@ class Session(object):
             self._sleep(delay)
             attempt += 1
         if response is None:
-            raise exc.ConnectionFailed(
+            error = exc.ConnectionFailed(
                 'no Prism endpoint answered %s %s after %d attempt(s): %s'
                 % (method, path, attempt + 1, last_error),
                 request_id=request_id, method=method, url=path)
+            error.maybe_applied = write and reached
+            raise error
         if response.status_code >= 400 and not (
                 ok_statuses and response.status_code in ok_statuses):
             try:

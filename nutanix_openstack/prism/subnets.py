@@ -16,9 +16,9 @@ turns it into v4 JSON and :func:`subnet_ipv4` reads it back.
 
 import ipaddress
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
-from nutanix_openstack.prism import tasks as tasks_mod
 
 NS = 'networking.v4.config.'
 
@@ -142,11 +142,16 @@ class SubnetsAPI(object):
                         self.default_virtual_switch(cluster_ext_id)),
                     ipConfig=ipv4_config(ipv4) or None,
                     dhcpOptions=dhcp_options(ipv4))
-        resp = self._session.post(paths.SUBNETS, body)
+        outcome = ambiguous.post_create(self._session, paths.SUBNETS, body,
+                                        self._find_by_name, name)
         if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        return self.get(self._tasks.run_create(resp, paths.REL_SUBNET,
-                                               self.delete))
+            return outcome.task_reference()
+        return self.get(outcome.wait(self._tasks, paths.REL_SUBNET,
+                                     self.delete))
+
+    def _find_by_name(self, name):
+        return [s for s in self.list(filter=paths.name_filter(name))
+                if s.get('name') == name]
 
     def get(self, ext_id):
         return self._session.get_data(self._path(ext_id))

@@ -10,11 +10,11 @@ and ``ExternalDataSourceDiskReference``; or an
 
 import logging
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import disks as disks_mod
 from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import nics as nics_mod
 from nutanix_openstack.prism import paths
-from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -190,11 +190,12 @@ class VmsAPI(entities.UpdatableEntitiesAPI):
                     cluster=(_obj('ClusterReference', extId=cluster_ext_id)
                              if cluster_ext_id else None))
         body.update(extra_fields)
-        resp = self._session.post(paths.VMS, body)
+        outcome = ambiguous.post_create(self._session, paths.VMS, body,
+                                        self.find_by_name, name)
         if not wait:
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        return self.get(self._tasks.run_create(resp, paths.REL_VM,
-                                               self.delete))
+            return outcome.task_reference()
+        return self.get(outcome.wait(self._tasks, paths.REL_VM,
+                                     self.delete))
 
     def _action(self, ext_id, action, body=None, wait=True):
         resp = self._session.conditional(

@@ -7,11 +7,11 @@ whose ``entityType`` says what it points at: ``IMAGE``, ``VM_DISK``,
 
 import logging
 
+from nutanix_openstack.prism import ambiguous
 from nutanix_openstack.prism import disks as disks_mod
 from nutanix_openstack.prism import entities
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import paths
-from nutanix_openstack.prism import tasks as tasks_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -78,41 +78,30 @@ class VolumeGroupsAPI(entities.UpdatableEntitiesAPI):
     def create(self, name, disks=(), description=None, sharing_status=None,
                target_prefix=None, cluster_ext_id=None, wait=True,
                **extra_fields):
-        """Create a volume group, with its disks.
+        """Create a volume group with its disks: one request, one task.
 
         ``disks`` are v4 ``VolumeDisk`` dicts; build them with
         :mod:`nutanix_openstack.prism.volume_groups` helpers
         (``volume_disk(size_bytes, container_ext_id, data_source=None)``,
         where the data source references an image, a VM disk, a volume disk
-        or a disk recovery point).  The group is created first, then each
-        disk is added (``POST .../disks``); if adding a disk fails the
-        group is deleted again so that nothing is left behind.  Returns the
-        group dict.
+        or a disk recovery point).  They travel in the ``VolumeGroup``
+        create body (its ``disks`` field), so the cluster makes the group
+        and its disks in one task: a crash or a dropped connection can
+        never leave a group without its disks.  When the task fails after
+        making the group, the group is deleted again.  Returns the group
+        dict (``{'extId': <task extId>}`` with ``wait=False``).
         """
         body = _obj('VolumeGroup', name=name, description=description,
                     sharingStatus=sharing_status, targetPrefix=target_prefix,
-                    clusterReference=cluster_ext_id)
+                    clusterReference=cluster_ext_id,
+                    disks=list(disks) or None)
         body.update(extra_fields)
-        resp = self._session.post(paths.VOLUME_GROUPS, body)
+        outcome = ambiguous.post_create(self._session, paths.VOLUME_GROUPS,
+                                        body, self.find_by_name, name)
         if not wait:
-            if disks:
-                raise ValueError('disks need wait=True')
-            return {'extId': tasks_mod.task_ext_id(resp)}
-        vg_ext_id = self._tasks.run_create(resp, paths.REL_VOLUME_GROUP,
-                                           self.delete)
-        try:
-            for disk in disks:
-                self.add_disk(vg_ext_id, disk)
-        except Exception:
-            LOG.warning('Adding disks to new volume group %s failed, '
-                        'deleting it', vg_ext_id)
-            try:
-                self.delete(vg_ext_id)
-            except exc.PrismError as e:
-                LOG.error('Could not delete volume group %(vg)s: %(e)s',
-                          {'vg': vg_ext_id, 'e': e})
-            raise
-        return self.get(vg_ext_id)
+            return outcome.task_reference()
+        return self.get(outcome.wait(self._tasks, paths.REL_VOLUME_GROUP,
+                                     self.delete))
 
     def list_disks(self, vg_ext_id):
         return self._disks.list(vg_ext_id)

@@ -62,7 +62,8 @@ class VolumeLifecycleTest(base.DriverFunctionalTestCase):
 
     def test_create_failure_leaves_no_group(self):
         before = self.objects('volume_group')
-        self.admin.add_fault(method='POST', path='/disks$',
+        # One task makes the group and its disk: failing it leaves neither.
+        self.admin.add_fault(method='POST', path='/volume-groups$',
                              fail_task='no space left', times=1)
         vol = self.volume()
         self.assertRaises(exception.VolumeBackendAPIException,

@@ -5,6 +5,7 @@ from unittest import mock
 
 from oslo_config import fixture as config_fixture
 
+from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception
 from nova.network import model as network_model
@@ -192,6 +193,25 @@ class VifOpsTestCase(base.TestCase):
                                        [make_vif(active=True)]):
             pass
         self.virtapi.wait_for_instance_event.assert_not_called()
+
+    def test_no_wait_when_rebuilding(self):
+        # The rebuild's network_info is the boot-time cache (not active);
+        # the port stays bound to the same host, so no event comes.
+        self.cfg.config(vif_plugging_timeout=300)
+        self.instance.task_state = task_states.REBUILD_SPAWNING
+        with self._waiting() as calls:
+            with self.ops.wait_for_plugged(self.instance,
+                                           [make_vif(active=False)]):
+                pass
+        self.assertEqual([], calls)
+        self.virtapi.wait_for_instance_event.assert_not_called()
+        # A plain spawn of the same instance still waits.
+        self.instance.task_state = task_states.SPAWNING
+        with self._waiting() as calls:
+            with self.ops.wait_for_plugged(self.instance,
+                                           [make_vif(PORT_1, active=False)]):
+                pass
+        self.assertEqual([([('network-vif-plugged', PORT_1)], 300)], calls)
 
     def test_timeout_fatal(self):
         self.cfg.config(vif_plugging_timeout=5, vif_plugging_is_fatal=True)

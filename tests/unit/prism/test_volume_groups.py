@@ -40,12 +40,8 @@ class VolumeGroupCallsTest(base.PrismTestCase):
         self.m.register_uri(method, self.url(path), status_code=202,
                             json=base.task_ref())
 
-    def test_create_then_add_disks(self):
+    def test_create_with_disks_is_one_request(self):
         self._write(paths.VOLUME_GROUPS)
-        self._write(VG + '/disks')
-        self.m.get(self.url(VG + '/disks'), [
-            {'json': {'data': []}},
-            {'json': {'data': [{'extId': 'vd-1'}]}}])
         disk = vgs.volume_disk(2 ** 30, 'sc-1',
                                vgs.volume_disk_source('vd-0'))
         vg = self.client.volume_groups.create(
@@ -53,23 +49,31 @@ class VolumeGroupCallsTest(base.PrismTestCase):
             sharing_status='SHARED', cluster_ext_id='c-1')
         self.assertEqual('vg-1', vg['extId'])
         posts = self.requests('POST')
+        self.assertEqual(1, len(posts))
         self.assertEqual({'$objectType': NS + 'VolumeGroup',
                           'name': 'volume-abc', 'description': 'cinder',
                           'sharingStatus': 'SHARED',
-                          'clusterReference': 'c-1'}, posts[0].json())
-        self.assertEqual(disk, posts[1].json())
-        self.assertEqual('vg-etag', posts[1].headers['If-Match'])
+                          'clusterReference': 'c-1',
+                          'disks': [disk]}, posts[0].json())
 
-    def test_create_removes_group_when_disk_fails(self):
+    def test_create_without_disks_sends_no_disks_field(self):
         self._write(paths.VOLUME_GROUPS)
-        self.m.get(self.url(VG + '/disks'), json={'data': []})
-        self.m.post(self.url(VG + '/disks'), status_code=400,
-                    json=base.error_body('bad source', 'VOL-1', 400,
-                                         'volumes'))
+        self.client.volume_groups.create('v')
+        self.assertNotIn('disks', self.requests('POST')[0].json())
+
+    def test_create_removes_group_when_task_fails(self):
+        self._write(paths.VOLUME_GROUPS)
         self._write(VG, 'DELETE')
-        with self.assertRaises(exc.BadRequest):
+        self.m.get(self.url(paths.TASKS + '/ZXJnb24=:task-1'), [
+            {'json': base.task(status='FAILED', entities=[
+                (paths.REL_VOLUME_GROUP, 'vg-1')],
+                errorMessages=[{'message': 'bad source'}])},
+            {'json': base.task(entities=[
+                (paths.REL_VOLUME_GROUP, 'vg-1')])}])
+        with self.assertRaises(exc.TaskFailed):
             self.client.volume_groups.create(
                 'v', disks=[vgs.volume_disk(1, 'sc')])
+        self.assertEqual(1, len(self.requests('POST')))
         self.assertEqual(1, len(self.requests('DELETE')))
 
     def test_attach_detach_vm(self):
