@@ -85,8 +85,12 @@ class Backend(object):
             replication.sweep_sessions(self)
             # Nothing unacknowledged is left after a crash (this process
             # is alone on the data dir: see datadir_lock.py).
+            # Unowned disks are collected only from the local store, which
+            # lives in this data dir; a Ceph pool may be shared.
             self.reconciled = reconcile.reconcile(
-                self.state, self.disks, self.tasks)
+                self.state, self.disks, self.tasks,
+                collect_unowned=(self.conf[config.STORAGE_GROUP].backend !=
+                                 'rbd'))
         except BaseException:
             self._dir_lock.release()
             raise

@@ -22,7 +22,9 @@ directory no other live emulator process uses:
   their disks, volume groups and their disks, recovery points and their
   disk recovery points, and whatever later kinds record); layers and chunk
   files only disks use go with them (the disk store's own sweep removes
-  files no layer row names).
+  files no layer row names).  Only with the local disk store, which lives
+  in the data directory: a Ceph pool (``[storage] backend = rbd``) may be
+  shared, so there only the disks of in-flight work are removed.
 
 One process serves a data directory (:mod:`.datadir_lock`), so what is
 in flight at start can only be the leftover of a dead process.
@@ -64,8 +66,13 @@ def _delete_disk(disks, disk_id):
     return 0
 
 
-def reconcile(state, disks, tasks):
-    """Put the data right after a crash; returns what was done (a dict)."""
+def reconcile(state, disks, tasks, collect_unowned=True):
+    """Put the data right after a crash; returns what was done (a dict).
+
+    ``collect_unowned=False`` keeps disks no record owns (a disk store
+    that other emulators may share, such as a Ceph pool): only the disks
+    of in-flight work, which this data dir names, are removed then.
+    """
     report = {'tasks_failed': len(tasks.fail_interrupted()),
               'in_flight_removed': 0, 'requests_released': 0,
               'disks_collected': 0}
@@ -81,7 +88,7 @@ def reconcile(state, disks, tasks):
         report['in_flight_removed'] += 1
     report['requests_released'] = state.release_unfinished_requests()
     owned = owned_disk_ids(state)
-    for disk_id in disks.list_disks():
+    for disk_id in disks.list_disks() if collect_unowned else ():
         if disk_id not in owned:
             LOG.warning("Disk %s belongs to no object (a create cut short "
                         "by a crash): removing it", disk_id)

@@ -94,3 +94,11 @@ def test_running_tasks_fail_and_unfinished_requests_are_released(stores):
     assert state.get(tasks_mod.KIND, 's')['status'] == 'SUCCEEDED'
     assert state.claim_request('rid-open', 'POST', '/x') is None
     assert state.claim_request('rid-done', 'POST', '/x')[0] == 202
+
+
+def test_a_shared_store_keeps_unowned_disks(stores):
+    state, disks = stores
+    _disk(disks, 'someone-elses')
+    manager = tasks_mod.TaskManager(state, recover=False)
+    reconcile.reconcile(state, disks, manager, collect_unowned=False)
+    assert disks.list_disks() == ['someone-elses']
