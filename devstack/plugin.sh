@@ -31,6 +31,10 @@ elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         echo_summary "Configuring Nova for Nutanix"
         configure_nutanix_nova
     fi
+    if nutanix_neutron_enabled; then
+        echo_summary "Configuring Neutron ML2 for Nutanix"
+        configure_nutanix_neutron
+    fi
     # Cinder: DevStack's lib/cinder calls configure_cinder_backend_nutanix.
 
 elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then

@@ -331,10 +331,15 @@ class Stack(object):
         procs.wait_http(self.lay.url('neutron', '/'), self.group, 'neutron')
 
     def create_provider_network(self):
-        """The shared flat network servers boot on (an AHV subnet)."""
+        """The shared flat network servers boot on (an AHV subnet).
+
+        Shared, so every project boots on it; external too, as DevStack's
+        ``public`` network (Tempest's public_network_id), although the
+        quick start runs no router.
+        """
         conn = self.connection()
         net = conn.network.create_network(
-            name=PROVIDER_NETWORK, shared=True,
+            name=PROVIDER_NETWORK, shared=True, is_router_external=True,
             provider_network_type='flat',
             provider_physical_network=configs.PHYSNET)
         conn.network.create_subnet(

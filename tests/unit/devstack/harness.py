@@ -75,6 +75,7 @@ class DevStack(object):
         self.nova_conf = os.path.join(self.etc, 'nova.conf')
         self.nova_cpu_conf = os.path.join(self.etc, 'nova-cpu.conf')
         self.tempest_conf = os.path.join(self.etc, 'tempest.conf')
+        self.ml2_conf = os.path.join(self.etc, 'ml2_conf.ini')
         self.nova_src = os.path.join(self.root, 'nova-src')
         self.env = {
             'FAKE_DEVSTACK_DIR': FAKE_DEVSTACK_DIR,
@@ -86,12 +87,14 @@ class DevStack(object):
             'STACK_USER': str(os.getuid()),
             'SERVICE_PASSWORD': 'service-secret-1',
             'ENABLED_SERVICES': 'key,g-api,c-api,c-sch,c-vol,n-api,n-cpu,'
-                                'tempest',
+                                'q-svc,tempest',
             'GLANCE_API_CONF': self.glance_api_conf,
             'CINDER_CONF': self.cinder_conf,
             'NOVA_CONF': self.nova_conf,
             'NOVA_CPU_CONF': self.nova_cpu_conf,
             'TEMPEST_CONFIG': self.tempest_conf,
+            # DevStack's is relative to / ("etc/neutron/plugins/ml2/...").
+            'Q_PLUGIN_CONF_FILE': self.ml2_conf.lstrip('/'),
             'PYTHON': sys.executable,
             'NUTANIX_OPENSTACK_DIR': REPO,
             'NUTANIX_EMULATOR_CONF_DIR': os.path.join(self.etc, 'emulator'),
@@ -136,6 +139,8 @@ class DevStack(object):
             self.nova_cpu_conf: ['[DEFAULT]', 'debug = True',
                                  'compute_driver = libvirt.LibvirtDriver',
                                  '', '[key_manager]', 'fixed_key = k'],
+            self.ml2_conf: ['[ml2]', 'type_drivers = flat,vlan',
+                            'mechanism_drivers = nutanix'],
             self.tempest_conf: ['[compute-feature-enabled]',
                                 'rescue = True', '', '[volume]',
                                 'storage_protocol = iSCSI'],
@@ -163,6 +168,12 @@ class DevStack(object):
             else:
                 lines.append('source %s %s' % (
                     q(os.path.join(REPO, 'devstack', 'plugin.sh')), phase))
+        for var in ('Q_ML2_PLUGIN_MECHANISM_DRIVERS',
+                    'Q_ML2_PLUGIN_TYPE_DRIVERS', 'Q_ML2_TENANT_NETWORK_TYPE',
+                    'PHYSICAL_NETWORK', 'ML2_VLAN_RANGES',
+                    'Q_ML2_PLUGIN_FLAT_TYPE_OPTIONS',
+                    'Q_USE_PROVIDER_NETWORKING', 'PROVIDER_NETWORK_TYPE'):
+            lines.append('echo "DEVSTACK %s=${%s:-}"' % (var, var))
         lines.append('echo "ENABLED_SERVICES=$ENABLED_SERVICES"')
         return '\n'.join(lines) + '\n'
 
@@ -189,6 +200,13 @@ class DevStack(object):
 
     def clean(self, **kw):
         return self.run(['clean'], **kw)
+
+    def devstack_vars(self, stdout):
+        """The DevStack variables the plugin's defaults left (see script)."""
+        prefix = 'DEVSTACK '
+        return dict(line[len(prefix):].split('=', 1)
+                    for line in stdout.splitlines()
+                    if line.startswith(prefix))
 
     def calls(self):
         path = os.path.join(self.state, 'calls.log')

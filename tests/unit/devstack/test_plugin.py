@@ -13,6 +13,7 @@ import requests
 
 from nutanix_openstack.cinder import options as cinder_options
 from nutanix_openstack.glance import options as glance_options
+from nutanix_openstack.neutron import config as neutron_config
 from nutanix_openstack.nova import conf as nova_conf
 from nutanix_openstack.prism import client
 from tests.unit.devstack import harness
@@ -43,6 +44,10 @@ def check_services_reach_the_cluster(n):
         (n.glance_api_conf, 'nutanix', glance_options.store_opts(),
          'nutanix_', 'nutanix_storage_container'),
     ]
+    # Neutron's ML2 driver: the connection, no storage container.
+    group_conf, prism = client_from(
+        n.ml2_conf, 'ml2_nutanix', neutron_config.list_opts()[0][1])
+    assert prism.cluster_ext_id()
     for path, group, opts, prefix, container_opt in sections:
         group_conf, prism = client_from(path, group, opts, prefix)
         assert prism.cluster_ext_id()
@@ -79,7 +84,7 @@ def stacked_emulator_node(root):
     n.write_devstack_configs()
     n.before = {path: harness.parse_ini(path) for path in (
         n.glance_api_conf, n.cinder_conf, n.nova_conf, n.nova_cpu_conf,
-        n.tempest_conf)}
+        n.tempest_conf, n.ml2_conf)}
     try:
         n.result = n.stack()
     except Exception:
@@ -227,7 +232,7 @@ class TestEmulatorMode(object):
     def test_tempest(self, stacked):
         conf = harness.parse_ini(stacked.tempest_conf)
         disabled = {feature: 'False' for feature in (
-            'pause', 'suspend', 'console_output', 'interface_attach',
+            'pause', 'suspend', 'console_output',
             'swap_volume', 'attach_encrypted_volume', 'live_migration',
             'block_migration_for_live_migration',
             'volume_backed_live_migration', 'vnc_console', 'serial_console',
@@ -239,6 +244,36 @@ class TestEmulatorMode(object):
         assert conf['volume'] == {'storage_protocol': 'iSCSI',
                                   'vendor_name': 'Nutanix'}
         assert conf['volume-feature-enabled'] == {'backup': 'False'}
+        assert conf['network-feature-enabled'] == {
+            'ipv6': 'False', 'ipv6_subnet_attributes': 'False',
+            'port_security': 'False'}
+
+    def test_neutron_ml2_driver(self, stacked):
+        conf = harness.parse_ini(stacked.ml2_conf)
+        assert conf['ml2'] == {'type_drivers': 'flat,vlan',
+                               'mechanism_drivers': 'nutanix'}
+        assert conf['ml2_nutanix'] == {
+            'endpoints': endpoint_of(stacked),
+            'username': 'admin',
+            'password': SECRET,
+            'verify_ssl': 'True',
+            'compute_hosts': subprocess.run(
+                ['hostname', '-s'], capture_output=True,
+                text=True).stdout.strip(),
+            'physical_networks': 'physnet1',
+        }
+
+    def test_devstack_ml2_and_provider_network_defaults(self, stacked):
+        assert stacked.devstack_vars(stacked.result.stdout) == {
+            'Q_ML2_PLUGIN_MECHANISM_DRIVERS': 'nutanix',
+            'Q_ML2_PLUGIN_TYPE_DRIVERS': 'flat,vlan',
+            'Q_ML2_TENANT_NETWORK_TYPE': 'vlan',
+            'PHYSICAL_NETWORK': 'physnet1',
+            'ML2_VLAN_RANGES': 'physnet1:100:199',
+            'Q_ML2_PLUGIN_FLAT_TYPE_OPTIONS': 'flat_networks=physnet1',
+            'Q_USE_PROVIDER_NETWORKING': 'True',
+            'PROVIDER_NETWORK_TYPE': 'flat',
+        }
 
     def test_no_credential_in_the_trace(self, stacked):
         # stack.sh runs with xtrace on and logs it all.
@@ -255,7 +290,7 @@ class TestEmulatorMode(object):
         with pytest.raises(requests.ConnectionError):
             requests.get(endpoint_of(n) + CLUSTERS, timeout=5)
         for path in (n.glance_api_conf, n.nova_conf, n.nova_cpu_conf,
-                     n.tempest_conf):
+                     n.tempest_conf, n.ml2_conf):
             assert without_empty_sections(harness.parse_ini(path)) == \
                 n.before[path], path
         # enabled_backends is lib/cinder's own, not the plugin's.
@@ -363,6 +398,28 @@ class TestServiceSelection(object):
         tempest = harness.parse_ini(n.tempest_conf)
         assert tempest['volume'] == {'storage_protocol': 'iSCSI'}
         assert 'volume-feature-enabled' not in tempest
+
+    def test_nutanix_added_to_other_mechanism_drivers(self, node):
+        n = node(Q_ML2_PLUGIN_MECHANISM_DRIVERS='ovn',
+                 PHYSICAL_NETWORK='datacentre')
+        n.write_devstack_configs()
+        result = n.stack()
+        values = n.devstack_vars(result.stdout)
+        assert values['Q_ML2_PLUGIN_MECHANISM_DRIVERS'] == 'ovn,nutanix'
+        assert values['ML2_VLAN_RANGES'] == 'datacentre:100:199'
+        conf = harness.parse_ini(n.ml2_conf)
+        assert conf['ml2_nutanix']['physical_networks'] == 'datacentre'
+
+    def test_neutron_disabled(self, node):
+        n = node(NUTANIX_ENABLE_NEUTRON='False')
+        n.write_devstack_configs()
+        before = harness.parse_ini(n.ml2_conf)
+        result = n.stack()
+        assert harness.parse_ini(n.ml2_conf) == before
+        assert n.devstack_vars(result.stdout)[
+            'Q_ML2_PLUGIN_MECHANISM_DRIVERS'] == ''
+        assert 'network-feature-enabled' not in harness.parse_ini(
+            n.tempest_conf)
 
     def test_nova_and_glance_disabled(self, node):
         n = node(NUTANIX_ENABLE_NOVA='False', NUTANIX_ENABLE_GLANCE='False')
