@@ -39,7 +39,7 @@ LOG = logging.getLogger(__name__)
 
 # Modules of emulator/api/, registered in this order when present.
 API_MODULES = ('tasks', 'clusters', 'images', 'vms', 'vm_nics',
-               'volume_groups', 'recovery_points', 'subnets')
+               'volume_groups', 'recovery_points', 'subnets', 'replication')
 
 _V4_WRITE_RE = re.compile(r'^/api/[a-z]+/v4\.[0-4]/')
 _WRITE_METHODS = ('POST', 'PUT', 'DELETE', 'PATCH')

@@ -51,6 +51,9 @@ class Backend(object):
             self.state, mode=opts.task_mode, delay=opts.task_delay,
             cluster_ext_id=self.inventory.cluster_ext_id,
             fault_hook=self.faults.take_task_fault)
+        # Incoming replications a restart interrupted are never committed.
+        from nutanix_openstack.emulator import replication
+        replication.sweep_sessions(self)
         # Serialises admin reset against itself.
         self.reset_lock = threading.Lock()
 

@@ -79,6 +79,35 @@ emulator_opts = [
         help='Seconds one qemu-img run (the integrity check of an '
              'imported qcow2/vmdk/vhdx image, or its conversion to raw) may '
              'take before the import fails.'),
+    cfg.IntOpt(
+        'replication_timeout', default=60, min=1,
+        help='Connect/read timeout in seconds of each request one emulator '
+             'sends the emulator of a paired cluster while replicating a '
+             'recovery point. Related options: replication_retries.'),
+    cfg.IntOpt(
+        'replication_retries', default=3, min=0,
+        help='How many times a replication request that failed to connect '
+             'or got 429/502/503/504 is retried before the replication '
+             'fails (its partial copy is then removed). Related options: '
+             'replication_retry_interval.'),
+    cfg.FloatOpt(
+        'replication_retry_interval', default=1.0, min=0.0,
+        help='Seconds between two attempts of a replication request.'),
+    cfg.IntOpt(
+        'replication_block_size', default=64 * 1024, min=512,
+        help='Granularity in bytes of changed regions: an incremental '
+             'replication compares the chunks that may have changed block '
+             'by block and ships only the blocks that differ. Also the '
+             'default blockSizeByte of compute-changed-regions.'),
+    cfg.IntOpt(
+        'replication_transfer_size', default=4 * 1024 * 1024, min=4096,
+        help='Largest number of bytes sent in one replication request.'),
+    cfg.IntOpt(
+        'replication_session_timeout', default=3600, min=1,
+        help='Seconds after which an incoming replication that was never '
+             'committed (its source died) is removed with its staging '
+             'disks. Unfinished incoming replications are also removed '
+             'when the emulator starts.'),
 ]
 
 

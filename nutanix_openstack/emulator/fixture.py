@@ -17,6 +17,7 @@ Both expose ``endpoint``, ``username``, ``password``, ``cluster_ext_id``,
 """
 
 import datetime
+import json
 import os
 import shutil
 import signal
@@ -77,6 +78,16 @@ class AdminClient(object):
 
     def disk_info(self, disk_ext_id):
         return self._call('GET', '/disks/%s/info' % disk_ext_id).json()
+
+    def add_remote_site(self, cluster_ext_id, endpoint, username, password,
+                        verify=False, pc_ext_id=None):
+        """Pair with the emulator of another cluster (replication)."""
+        body = dict(endpoint=endpoint, username=username, password=password,
+                    verify=verify)
+        if pc_ext_id:
+            body['pcExtId'] = pc_ext_id
+        return self._call('PUT', '/remote-sites/%s' % cluster_ext_id,
+                          json=body).json()
 
     def inventory(self):
         """``{'objects': {kind: [extId...]}, 'storage': {...stats}}``."""
@@ -151,13 +162,32 @@ class _EmulatorAttributes(object):
     ca_file = None
     tls = False
 
+    site = 1
+
+    def _inventory_file(self, directory):
+        """The inventory file of site ``self.site`` (None for site 1)."""
+        if self.site == 1:
+            return None
+        path = os.path.join(directory, 'inventory-site%d.json' % self.site)
+        with open(path, 'w') as f:
+            json.dump(inventory_mod.site_inventory(self.site), f)
+        return path
+
     def _set_inventory_attributes(self):
-        inv = inventory_mod.load(None)
+        inv = inventory_mod.Inventory(inventory_mod.site_inventory(self.site))
         self.cluster_ext_id = inv.cluster_ext_id
+        self.pc_ext_id = inv.prism_central['ext_id']
         self.container_ext_id = inv.default_container['ext_id']
         self.container_name = inv.default_container['name']
         self.admin = AdminClient(self.endpoint, self.username, self.password,
                                  verify=self.ca_file or False)
+
+    def pair(self, other):
+        """Make ``other`` (another fixture) a remote site of this one."""
+        self.admin.add_remote_site(other.cluster_ext_id, other.endpoint,
+                                   other.username, other.password,
+                                   verify=other.ca_file or False,
+                                   pc_ext_id=other.pc_ext_id)
 
     def prism_client(self, **kwargs):
         """A PrismClient for this emulator (kwargs override defaults)."""
@@ -174,8 +204,11 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
     """The emulator served from a thread of this process."""
 
     def __init__(self, tls=False, task_mode='immediate', task_delay=0.0,
-                 chunk_size=None, allow_local_url_sources=False):
+                 chunk_size=None, allow_local_url_sources=False, site=1,
+                 **options):
         super().__init__()
+        self.site = site
+        self.options = options
         self.allow_local_url_sources = allow_local_url_sources
         self.tls = tls
         self.task_mode = task_mode
@@ -195,6 +228,10 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
                          allow_local_url_sources=self.allow_local_url_sources)
         if self.chunk_size:
             overrides['chunk_size'] = self.chunk_size
+        inventory_file = self._inventory_file(self.data_dir)
+        if inventory_file:
+            overrides['inventory_file'] = inventory_file
+        overrides.update(self.options)
         cert = key = None
         if self.tls:
             cert, key = make_self_signed_cert(self.data_dir)
@@ -230,8 +267,10 @@ class EmulatorProcess(_EmulatorAttributes):
     """
 
     def __init__(self, data_dir=None, tls=False, task_mode='immediate',
-                 task_delay=0.0, port=None, allow_local_url_sources=False):
+                 task_delay=0.0, port=None, allow_local_url_sources=False,
+                 site=1, **options):
         self._own_dir = data_dir is None
+        self.site = site
         self.base_dir = data_dir or tempfile.mkdtemp(prefix='ntnx-emu-')
         self.tls = tls
         self.task_mode = task_mode
@@ -260,6 +299,11 @@ class EmulatorProcess(_EmulatorAttributes):
             if tls:
                 f.write('tls_cert_file = %s\ntls_key_file = %s\n'
                         % (cert, key))
+            inventory_file = self._inventory_file(self.base_dir)
+            if inventory_file:
+                f.write('inventory_file = %s\n' % inventory_file)
+            for name, value in sorted(options.items()):
+                f.write('%s = %s\n' % (name, value))
         self.endpoint = '%s://127.0.0.1:%d' % ('https' if tls else 'http',
                                                self.port)
         self._set_inventory_attributes()

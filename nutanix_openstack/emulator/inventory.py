@@ -10,6 +10,7 @@ plus the Prism Central entry every real PC lists among its clusters
 Seeding is idempotent: existing objects are left untouched.
 """
 
+import copy
 import json
 import os
 
@@ -87,6 +88,40 @@ class Inventory(object):
     @property
     def default_container(self):
         return self.storage_containers[0]
+
+
+def site_inventory(site):
+    """The built-in inventory as cluster number ``site`` (1, 2, ...) sees it.
+
+    For two emulators standing for two clusters (replication, disaster
+    recovery): every extId gets the site number in its fourth group and
+    every name but the storage containers' a ``-site<N>`` suffix (the
+    containers keep their names: replication maps containers by name).
+    Site 1 is :data:`DEFAULT` itself.
+    """
+    if site == 1:
+        return copy.deepcopy(DEFAULT)
+    if not isinstance(site, int) or not 1 < site < 1000:
+        raise ValueError('site must be an integer from 1 to 999')
+
+    def rename(value, key):
+        if key == 'ext_id':
+            return value.replace('-8000-', '-8%03d-' % site)
+        if key == 'name':
+            return '%s-site%d' % (value, site)
+        return value
+
+    def walk(node, containers=False):
+        if isinstance(node, list):
+            return [walk(item, containers) for item in node]
+        if isinstance(node, dict):
+            return dict((k, walk(v, k == 'storage_containers') if
+                         isinstance(v, (dict, list)) else
+                         (v if containers and k == 'name'
+                          else rename(v, k)))
+                        for k, v in node.items())
+        return node
+    return walk(DEFAULT)
 
 
 def load(path=None):

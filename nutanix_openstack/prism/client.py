@@ -27,14 +27,16 @@ Construction::
     client = PrismClient.from_conf(conf, prefix='nutanix_')  # cinder/glance
 
 The implementations live in one module per resource (``images.py``,
-``vms.py``, ``volume_groups.py``, ``recovery_points.py``, ``clusters.py``,
-``subnets.py``, ``tasks.py``; NIC JSON in ``nics.py``) over the one HTTP
-session of ``session.py``; they are re-exported here.
+``vms.py``, ``volume_groups.py``, ``recovery_points.py``,
+``replication.py``, ``clusters.py``, ``subnets.py``, ``tasks.py``; NIC JSON
+in ``nics.py``) over the one HTTP session of ``session.py``; they are
+re-exported here.
 """
 
 from nutanix_openstack.prism import clusters
 from nutanix_openstack.prism import images
 from nutanix_openstack.prism import recovery_points
+from nutanix_openstack.prism import replication
 from nutanix_openstack.prism import session as session_mod
 from nutanix_openstack.prism import subnets
 from nutanix_openstack.prism import tasks
@@ -45,6 +47,7 @@ ImagesAPI = images.ImagesAPI
 VmsAPI = vms.VmsAPI
 VolumeGroupsAPI = volume_groups.VolumeGroupsAPI
 RecoveryPointsAPI = recovery_points.RecoveryPointsAPI
+ReplicationAPI = replication.ReplicationAPI
 ClustersAPI = clusters.ClustersAPI
 TasksAPI = tasks.TasksAPI
 SubnetsAPI = subnets.SubnetsAPI
@@ -58,6 +61,7 @@ class PrismClient(object):
     vms = None                # VmsAPI
     volume_groups = None      # VolumeGroupsAPI
     recovery_points = None    # RecoveryPointsAPI
+    replication = None        # ReplicationAPI
     clusters = None           # ClustersAPI
     tasks = None              # TasksAPI
     subnets = None            # SubnetsAPI
@@ -83,6 +87,7 @@ class PrismClient(object):
         self.vms = VmsAPI(self.session, self.tasks)
         self.volume_groups = VolumeGroupsAPI(self.session, self.tasks)
         self.recovery_points = RecoveryPointsAPI(self.session, self.tasks)
+        self.replication = ReplicationAPI(self.session, self.tasks)
         self.clusters = ClustersAPI(self.session)
         self.subnets = SubnetsAPI(self.session, self.tasks)
         self._cluster_ext_id = None

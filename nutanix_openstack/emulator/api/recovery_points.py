@@ -3,15 +3,20 @@
 One create covers any number of VMs and volume groups, crash-consistent
 across them (see :mod:`volumes_recovery`); restore makes new VMs and
 volume groups from a recovery point, copy-on-write, and lists them in the
-task's ``entitiesAffected``.  Deleting a recovery point frees only its
+task's ``entitiesAffected``; replicate ships one to a paired cluster
+(:mod:`replication`); ``compute-changed-regions`` (the ``content``
+namespace) lists the regions of a disk recovery point that differ from a
+reference one.  Deleting a recovery point frees only its
 metadata and its copy-on-write references.
 """
 
 import flask
 
 from nutanix_openstack.emulator import backend as backend_mod
+from nutanix_openstack.emulator import changed_regions
 from nutanix_openstack.emulator import compute_shapes
 from nutanix_openstack.emulator import errors
+from nutanix_openstack.emulator import replication
 from nutanix_openstack.emulator import responses
 from nutanix_openstack.emulator import volumes_recovery as recovery
 from nutanix_openstack.emulator import volumes_shapes
@@ -147,3 +152,119 @@ def set_expiration_time(ext_id):
     return _submit('kRecoveryPointSetExpiration', work,
                    'UpdateRecoveryPointExpirationTimeApiResponse',
                    [(ext_id, sources.REL_RP)])
+
+
+@blueprint.route(RP + '/$actions/replicate', methods=['POST'])
+def replicate_recovery_point(ext_id):
+    """Ship the recovery point to a paired cluster (see :mod:`replication`).
+
+    ``RecoveryPointReplicationSpec``: ``clusterExtId`` and/or ``pcExtId``.
+    The task lists the replica (on the remote cluster) among its
+    ``entitiesAffected`` and the bytes sent in ``completionDetails``.
+    """
+    be = _be()
+    _record(ext_id)
+    body = responses.json_body()
+    cluster, pc = body.get('clusterExtId'), body.get('pcExtId')
+    for key, value in (('clusterExtId', cluster), ('pcExtId', pc)):
+        if value is not None and not isinstance(value, str):
+            raise compute_shapes.BadRequest("'%s' must be a string" % key,
+                                            key)
+    if not cluster and not pc:
+        raise compute_shapes.BadRequest(
+            "A replication needs 'clusterExtId' or 'pcExtId'",
+            'clusterExtId')
+    if cluster == be.inventory.cluster_ext_id:
+        raise compute_shapes.BadRequest(
+            "A recovery point cannot be replicated to its own cluster",
+            'clusterExtId')
+    cluster = replication.find_remote(be.state, cluster, pc)['clusterExtId']
+
+    def work(ctx):
+        replication.replicate(be, ext_id, cluster, ctx)
+    return _submit('kRecoveryPointReplicate', work,
+                   'RecoveryPointReplicateApiResponse',
+                   [(ext_id, sources.REL_RP)])
+
+
+CONTENT = responses.v4_path('dataprotection', '/content/recovery-points')
+
+
+def _changed_regions(rp_ext_id, member_key, member_ext_id, drp_ext_id):
+    """``$actions/compute-changed-regions`` of one disk recovery point."""
+    be = _be()
+    rp = _record(rp_ext_id).body
+    body = responses.json_body()
+    member = _find(rp, member_key, member_ext_id)
+    drp = _find_drp(member, drp_ext_id)
+    offset = _non_negative(body, 'offset', 0)
+    length = _non_negative(body, 'length', None)
+    block = _non_negative(body, 'blockSizeByte',
+                          be.opts.replication_block_size)
+    if block == 0:
+        raise compute_shapes.BadRequest("'blockSizeByte' must be positive",
+                                        'blockSizeByte')
+    refs = [body.get(k) for k in ('referenceRecoveryPointExtId',
+                                  'reference' + member_key[0].upper() +
+                                  member_key[1:-1] + 'ExtId',
+                                  'referenceDiskRecoveryPointExtId')]
+    ref = None
+    if any(refs):
+        if not all(refs):
+            raise compute_shapes.BadRequest(
+                "A reference needs its recovery point, member and disk "
+                "recovery point extIds", 'referenceRecoveryPointExtId')
+        ref_rp = _record(refs[0]).body
+        ref = _find_drp(_find(ref_rp, member_key, refs[1]), refs[2])
+        ref = ref['diskRecoveryPointExtId']
+    regions = [
+        {'$objectType': 'dataprotection.v4.content.ChangedRegion',
+         'offset': off, 'length': n, 'regionType': kind}
+        for off, n, kind in changed_regions.compute(
+            be.disks, drp['diskRecoveryPointExtId'], ref, offset, length,
+            block)]
+    kind = 'Vm' if member_key == 'vmRecoveryPoints' else 'VolumeGroup'
+    return responses.json_response(responses.envelope(
+        regions, 'dataprotection.v4.content.Changed%sRegionsApiResponse'
+        % kind))
+
+
+def _find(rp, member_key, ext_id):
+    for member in rp.get(member_key) or []:
+        if member['extId'] == ext_id:
+            return member
+    raise errors.NotFound("%s %s not found in recovery point %s."
+                          % (member_key[:-1], ext_id, rp['extId']))
+
+
+def _find_drp(member, ext_id):
+    for drp in member['diskRecoveryPoints']:
+        if drp['diskRecoveryPointExtId'] == ext_id:
+            return drp
+    raise errors.NotFound("Disk recovery point %s not found." % ext_id)
+
+
+def _non_negative(body, key, default):
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise compute_shapes.BadRequest("'%s' must be a non-negative "
+                                        "integer" % key, key)
+    return value
+
+
+@blueprint.route(CONTENT + '/<rp_ext_id>/volume-group-recovery-points/'
+                 '<member_ext_id>/disk-recovery-points/<drp_ext_id>/'
+                 '$actions/compute-changed-regions', methods=['POST'])
+def volume_group_changed_regions(rp_ext_id, member_ext_id, drp_ext_id):
+    return _changed_regions(rp_ext_id, 'volumeGroupRecoveryPoints',
+                            member_ext_id, drp_ext_id)
+
+
+@blueprint.route(CONTENT + '/<rp_ext_id>/vm-recovery-points/'
+                 '<member_ext_id>/disk-recovery-points/<drp_ext_id>/'
+                 '$actions/compute-changed-regions', methods=['POST'])
+def vm_changed_regions(rp_ext_id, member_ext_id, drp_ext_id):
+    return _changed_regions(rp_ext_id, 'vmRecoveryPoints', member_ext_id,
+                            drp_ext_id)

@@ -513,6 +513,27 @@ class DiskStore(fileio.FileTransferMixin):
         with self._meta.transaction() as txn:
             return txn.chain(txn.disk(disk_id)[0])
 
+    def changed_chunks(self, disk_id, base_disk_id=None):
+        """Chunk indexes where ``disk_id`` may differ from ``base_disk_id``.
+
+        RBD's ``diff_iterate``: the layers the two chains share hold the
+        same chunks for both, so only chunks stored (data or tombstone) in
+        a layer of either chain that the other does not share can differ.
+        A merge of layers may add indexes whose bytes did not change (the
+        caller compares bytes), never drop one that did.  Without a base:
+        every chunk stored anywhere in the disk's chain.
+        """
+        with self._meta.transaction() as txn:
+            chain = txn.chain(txn.disk(disk_id)[0])
+            base_chain = ([] if base_disk_id is None
+                          else txn.chain(txn.disk(base_disk_id)[0]))
+            shared = set(chain) & set(base_chain)
+            changed = set()
+            for layer in chain + base_chain:
+                if layer not in shared:
+                    changed.update(r.idx for r in txn.layer_rows(layer))
+            return sorted(changed)
+
     def allocated_bytes(self, disk_id):
         """Bytes stored in chunks of the disk's own head layer."""
         with self._meta.transaction() as txn:
