@@ -255,6 +255,14 @@ class TempestRun(object):
                 'storage_protocol': 'iSCSI',
                 'vendor_name': 'Nutanix',
                 'volume_size': '1',
+                # The driver names a snapshot's recovery point as Cinder
+                # names the snapshot (Tempest's default is LVM's
+                # "_snapshot-%s").
+                'manage_snapshot_ref': 'source-name,snapshot-%s',
+                # Uploads to other formats convert with qemu-img as root
+                # (privsep through cinder-rootwrap), which the quick start,
+                # run as a user without sudo rules, does not have.
+                'disk_format': 'raw',
                 'build_timeout': build_timeout,
                 'min_microversion': '3.0',
                 'max_microversion': 'latest',
