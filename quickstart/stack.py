@@ -9,6 +9,7 @@ Keystone.  Nothing listens beyond 127.0.0.1.
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -26,6 +27,14 @@ DEFAULT_PORTS = {
     'mysql': 3307,
     'rabbit': 5672,
     'rabbit_dist': 25672,
+    # Erlang's port mapper: our own, on loopback, stopped with the stack
+    # (started by RabbitMQ it would listen on every interface and outlive
+    # it).
+    'epmd': 4369,
+    # The emulator's VM consoles (RFB), relayed by nova-novncproxy.
+    'vnc': 5900,
+    'novncproxy': 6080,
+    'horizon': 8080,
 }
 
 DATABASES = ('keystone', 'glance', 'placement', 'nova_api', 'nova',
@@ -38,6 +47,18 @@ PROVIDER_CIDR = '10.20.0.0/22'
 PROVIDER_GATEWAY = '10.20.0.1'
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CEPH_SH = os.path.join(REPO, 'tools', 'ceph.sh')
+
+
+def ceph_port(ports):
+    """The Ceph monitor's port.
+
+    Beside the stack's ports when they come from a base, tools/ceph.sh's
+    default otherwise.
+    """
+    if ports['emulator'] == DEFAULT_PORTS['emulator']:
+        return 23300
+    return max(ports.values()) + 1
 
 
 def ports_from_base(base):
@@ -50,19 +71,26 @@ def ports_from_base(base):
 class Stack(object):
 
     def __init__(self, workdir, ports=None, nutanix=None, say=print,
-                 overrides=None):
+                 overrides=None, storage='local'):
         self.workdir = os.path.abspath(workdir)
         self.ports = ports or dict(DEFAULT_PORTS)
+        # 'rbd': the emulator keeps its disks in a one-node Ceph that
+        # tools/ceph.sh starts under the work dir (and stops and wipes).
+        self.storage = storage
+        self.ceph_started = False
         self.real_cluster = nutanix is not None
         self.nutanix = nutanix or {
             'endpoint': 'http://127.0.0.1:%d' % self.ports['emulator'],
-            'username': 'admin',
-            'password': 'nutanix/4u',
+            'username': configs.EMULATOR_USERNAME,
+            'password': configs.EMULATOR_PASSWORD,
             'storage_container': 'default-container',
             'verify_ssl': False,
         }
         self.lay = configs.Layout(self.workdir, self.ports, self.nutanix,
                                   overrides)
+        self.ceph_env = dict(os.environ,
+                             NUTANIX_CEPH_DIR=self.lay.path('ceph'),
+                             NUTANIX_CEPH_PORT=str(ceph_port(self.ports)))
         # Services import our plugins from this tree, also when the
         # environment holds an older non-editable install of it (which
         # Nova needs for the nova.virt.nutanix shim).
@@ -118,6 +146,8 @@ class Stack(object):
         self.say('Starting services (work dir %s, logs in %s)'
                  % (self.workdir, self.lay.path('logs')))
         if not self.real_cluster:
+            if self.storage == 'rbd':
+                self._step('ceph', self.start_ceph)
             self._step('nutanix-emulator', self.start_emulator)
         self._step('mariadb', self.start_mysql)
         self._step('rabbitmq', self.start_rabbit)
@@ -130,11 +160,22 @@ class Stack(object):
         self._step('nova', self.start_nova)
         self._step('cinder', self.start_cinder)
 
+    def start_ceph(self):
+        self.ceph_started = True
+        with open(self._log('ceph'), 'w') as log:
+            subprocess.run(['bash', CEPH_SH, 'start'], env=self.ceph_env,
+                           stdout=log, stderr=subprocess.STDOUT, check=True)
+
     def start_emulator(self):
         data_dir = self.lay.path('emulator')
         os.makedirs(data_dir, exist_ok=True)
+        ceph = None
+        if self.storage == 'rbd':
+            ceph = {'ceph_conf': self.lay.path('ceph', 'ceph.conf'),
+                    'rbd_pool': 'nutanix-emulator',
+                    'rbd_user': 'nutanix-emulator'}
         conf = self._write('etc/nutanix-emulator.conf',
-                           configs.emulator_conf(self.lay, data_dir))
+                           configs.emulator_conf(self.lay, data_dir, ceph))
         self.group.start('emulator', [procs.bin_path('nutanix-emulator'),
                                       '--config-file', conf])
         procs.wait_http(self.nutanix['endpoint'] +
@@ -194,7 +235,26 @@ class Stack(object):
                 'rabbitmq-server); tools/quickstart.sh installs it as root')
         base = self.lay.path('rabbitmq')
         os.makedirs(base, exist_ok=True)
+        epmd = shutil.which('epmd') or '/usr/bin/epmd'
+        self.group.start('epmd', [epmd, '-address', '127.0.0.1',
+                                  '-port', str(self.ports['epmd'])])
+        deadline = time.time() + 30
+        while not procs.port_open(self.ports['epmd']):
+            self.group.check_alive()
+            if time.time() > deadline:
+                raise procs.ServiceFailed('epmd did not start:\n%s'
+                                          % self.group.tail('epmd'))
+            time.sleep(0.2)
         env = {
+            # Register with our epmd (Erlang would otherwise start its own,
+            # daemonized, on every interface).
+            'ERL_EPMD_ADDRESS': '127.0.0.1',
+            'ERL_EPMD_PORT': str(self.ports['epmd']),
+            # The distribution listener (RABBITMQ_DIST_PORT) on loopback too.
+            'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS':
+                '-kernel inet_dist_use_interface {127,0,0,1}',
+            'RABBITMQ_CTL_ERL_ARGS':
+                '-kernel inet_dist_use_interface {127,0,0,1}',
             'RABBITMQ_NODENAME': 'qs%d@localhost' % self.ports['rabbit'],
             'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
             'RABBITMQ_NODE_PORT': str(self.ports['rabbit']),
@@ -270,6 +330,14 @@ class Stack(object):
             ('cinder', 'volumev3',
              self.lay.url('cinder', '/v3/$(project_id)s')),
         ]
+        # A project and user of the operator's own, as a cloud gives one.
+        demo = conn.identity.create_project(name='demo', domain_id='default',
+                                            description='quick start demo')
+        demo_user = conn.identity.create_user(
+            name='demo', password=configs.DEMO_PASSWORD,
+            default_project_id=demo.id, domain_id='default')
+        member = conn.identity.find_role('member')
+        conn.identity.assign_project_role_to_user(demo, demo_user, member)
         for name, stype, url in services:
             svc = conn.identity.create_service(name=name, type=stype)
             for iface in ('public', 'internal', 'admin'):
@@ -363,9 +431,17 @@ class Stack(object):
                    '--name', 'cell1'], log)
         self._gunicorn('nova', 'nova.wsgi.osapi_compute:application',
                        ['nova-api'], env={'OS_NOVA_CONFIG_DIR': etc})
-        for svc in ('nova-conductor', 'nova-scheduler', 'nova-compute'):
+        if not os.path.exists(os.path.join(configs.NOVNC_WEB,
+                                           'vnc_lite.html')):
+            raise procs.ServiceFailed(
+                'noVNC is not installed (apt-get install novnc); '
+                'tools/quickstart.sh installs it as root')
+        for svc in ('nova-conductor', 'nova-scheduler', 'nova-compute',
+                    'nova-novncproxy'):
             self.group.start(svc, [procs.bin_path(svc), '--config-file', conf])
         procs.wait_http(self.lay.url('nova', '/v2.1'), self.group, 'nova')
+        procs.wait_http(self.lay.novnc_url(), self.group, 'nova-novncproxy',
+                        ok=(200,))
         # The compute service registers itself; map it into cell1.
         deadline = time.time() + 180
         conn = self.connection()
@@ -387,6 +463,7 @@ class Stack(object):
         etc = self.lay.path('etc', 'cinder')
         conf = self._write('etc/cinder/cinder.conf',
                            configs.cinder_conf(self.lay))
+        self._write('etc/cinder/policy.yaml', configs.cinder_policy())
         self._copy_paste_ini('cinder', 'api-paste.ini', etc)
         os.makedirs(self.lay.path('cinder', 'coordination'), exist_ok=True)
         procs.run([procs.bin_path('cinder-manage'), '--config-file', conf,
@@ -425,6 +502,10 @@ class Stack(object):
 
     def stop(self):
         self.group.stop_all()
+        if self.ceph_started:
+            subprocess.run(['bash', CEPH_SH, 'stop'], env=self.ceph_env,
+                           stdout=subprocess.DEVNULL)
+            self.ceph_started = False
 
     # -- for the operator --------------------------------------------------
     def openrc(self):
@@ -440,6 +521,33 @@ class Stack(object):
             'export OS_IMAGE_API_VERSION=2',
             'export OS_VOLUME_API_VERSION=3',
         ]) + '\n'
+
+    def banner(self, openrc_path):
+        """What an operator needs to use the cloud left running."""
+        osc = procs.bin_path('openstack')
+        n = self.nutanix
+        lines = [
+            'The cloud keeps running. Use it with:',
+            '  source %s' % openrc_path,
+            '  %s image list' % osc,
+            '  (project "demo": OS_USERNAME=demo OS_PROJECT_NAME=demo '
+            'OS_PASSWORD=%s)' % configs.DEMO_PASSWORD,
+        ]
+        if self.real_cluster:
+            lines += ['Nutanix cluster: %s (user %s)'
+                      % (n['endpoint'], n['username'])]
+        else:
+            inventory = n['endpoint'] + '/_emulator/v1/inventory'
+            lines += [
+                'Nutanix emulator (v4 API): %s' % n['endpoint'],
+                '  user %s, password %s' % (n['username'], n['password']),
+                'What the backend holds:',
+                "  curl -s -u '%s:%s' %s"
+                % (n['username'], n['password'], inventory),
+            ]
+        lines += ['Logs: %s' % self.lay.path('logs'),
+                  'Press Ctrl-C to stop everything.']
+        return '\n'.join(lines)
 
     def cli_env(self):
         env = dict(os.environ)

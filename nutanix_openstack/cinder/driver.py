@@ -20,20 +20,24 @@ calls it makes.
 import functools
 import inspect
 
+from cinder import coordination as cinder_coordination
 from cinder import exception
 from cinder import interface
 from cinder.volume import configuration
 from cinder.volume import driver
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_service import loopingcall
 from oslo_utils import excutils
 
 from nutanix_openstack.cinder import connection
 from nutanix_openstack.cinder import imageops
 from nutanix_openstack.cinder import manageops
 from nutanix_openstack.cinder import options
+from nutanix_openstack.cinder import replicationops
 from nutanix_openstack.cinder import snapshotops
 from nutanix_openstack.cinder import volumeops
+from nutanix_openstack import coordination
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
@@ -113,9 +117,13 @@ class NutanixVolumeDriver(driver.VolumeDriver):
     VERSION = '1.0.0'
     VENDOR = 'Nutanix'
     STORAGE_PROTOCOL = 'iSCSI'
-    # Not claimed: clustered (active-active) cinder-volume services are
-    # untested, and derived disk images are created once per process only.
-    SUPPORTS_ACTIVE_ACTIVE = False
+    # Several cinder-volume services of one Cinder cluster (``cluster =``)
+    # may run this backend: the driver keeps no state a peer needs (every
+    # answer comes from the cluster, objects are found by name), what must
+    # happen once per cluster is locked through Cinder's coordinator, and
+    # a dead peer's leftovers are removed by Cinder's cleanup
+    # (clear_download) and by delete_volume.
+    SUPPORTS_ACTIVE_ACTIVE = True
     CI_WIKI_NAME = 'nutanix-openstack'
 
     def __init__(self, *args, **kwargs):
@@ -128,7 +136,21 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         self.image_ops = None
         self.connection_ops = None
         self.manage_ops = None
+        self.replication_ops = None
+        self.primary_client = None
         self._container_name = None
+        # Set by cinder-volume from the service record: the replication
+        # target this backend failed over to, if it did.
+        self._active_backend_id = kwargs.get('active_backend_id')
+        self._replication_loop = None
+
+    @property
+    def active_backend_id(self):
+        return self._active_backend_id or replicationops.DEFAULT
+
+    @property
+    def failed_over(self):
+        return self.active_backend_id != replicationops.DEFAULT
 
     @classmethod
     def get_driver_options(cls):
@@ -154,14 +176,50 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             raise exception.InvalidConfigurationValue(
                 option='nutanix_storage_container', value=None)
         try:
-            self.client = self._make_client()
+            self.primary_client = self._make_client()
+            targets = replicationops.parse_targets(conf)
         except prism_exc.PrismError as e:
             raise exception.VolumeDriverException(
                 message=_('Nutanix client configuration: %s') % e)
-        cluster_ext_id = self.client.cluster_ext_id()
-        container = self.client.clusters.find_storage_container(
-            conf.nutanix_storage_container,
+        self.replication_ops = replicationops.ReplicationOps(self, targets)
+        if self.failed_over:
+            self._use_target(self.replication_ops.target(
+                self._active_backend_id))
+        else:
+            self._use_primary()
+        interval = conf.nutanix_replication_interval
+        if self.replication_ops.enabled and interval:
+            self._replication_loop = loopingcall.FixedIntervalLoopingCall(
+                self._periodic_replication)
+            self._replication_loop.start(interval=interval,
+                                         initial_delay=interval)
+        LOG.info('Nutanix backend %(backend)s: cluster %(cluster)s, '
+                 'storage container %(container)s%(active)s',
+                 {'backend': conf.safe_get('volume_backend_name'),
+                  'cluster': self.volume_ops.cluster_ext_id,
+                  'container': self._container_name,
+                  'active': '' if not self.failed_over else
+                  ' (failed over to %s)' % self.active_backend_id})
+
+    def _use_primary(self):
+        client = self.primary_client
+        cluster_ext_id = client.cluster_ext_id()
+        container = client.clusters.find_storage_container(
+            self.configuration.nutanix_storage_container,
             cluster_ext_id=cluster_ext_id)
+        self._use(client, cluster_ext_id, container)
+
+    def _use_target(self, target):
+        cluster_ext_id, _ext_id = target.resolve()
+        self._use(target.client, cluster_ext_id, target.container)
+
+    def _use(self, client, cluster_ext_id, container):
+        """Work on this cluster and container.
+
+        The primary's, or after a failover the secondary's.
+        """
+        conf = self.configuration
+        self.client = client
         container_ext_id = prism_clusters.storage_container_ext_id(container)
         self._container_name = container.get('name') or container_ext_id
         self.volume_ops = volumeops.VolumeOps(self.client, cluster_ext_id,
@@ -174,15 +232,55 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             self.client, self.volume_ops, conf)
         self.manage_ops = manageops.ManageOps(self.client, self.volume_ops,
                                               self.snapshot_ops)
-        LOG.info('Nutanix backend %(backend)s: cluster %(cluster)s, '
-                 'storage container %(container)s',
-                 {'backend': conf.safe_get('volume_backend_name'),
-                  'cluster': cluster_ext_id,
-                  'container': self._container_name})
+
+    def _periodic_replication(self):
+        # Active-active: one service of the cluster makes the pass; a peer
+        # that finds the lock taken (or fresh replicas) skips it.
+        interval = self.configuration.nutanix_replication_interval
+        try:
+            lock = cinder_coordination.COORDINATOR.get_lock(
+                'nutanix-replication-%s' % (
+                    self.configuration.safe_get('volume_backend_name') or
+                    self.configuration.config_group))
+            if not lock.acquire(blocking=False):
+                LOG.debug('A peer service is replicating; pass skipped')
+                return
+        except Exception:
+            LOG.exception('Periodic replication pass skipped: no lock from '
+                          'the coordination backend')
+            return
+        try:
+            self.replication_ops.replicate_all(min_age=interval / 2.0)
+        except Exception:
+            LOG.exception('Periodic replication pass failed')
+        finally:
+            try:
+                lock.release()
+            except Exception:
+                LOG.warning('Could not release the replication lock',
+                            exc_info=True)
+
+    @boundary
+    def failover_completed(self, context, active_backend_id=None):
+        """Peers of an active-active cluster follow a failover or failback.
+
+        Cinder calls ``failover`` on one service of the cluster and then
+        this on every service: each then works on the backend that is now
+        active (the secondary, or the primary again after a failback).
+        """
+        if active_backend_id in (None, replicationops.DEFAULT):
+            self._active_backend_id = None
+            self._use_primary()
+        else:
+            self._active_backend_id = active_backend_id
+            self._use_target(self.replication_ops.target(active_backend_id))
 
     def _make_client(self):
-        return prism_client.PrismClient.from_conf(self.configuration,
-                                                  prefix='nutanix_')
+        client = prism_client.PrismClient.from_conf(self.configuration,
+                                                    prefix='nutanix_')
+        client.lock = functools.partial(
+            _cluster_lock, self.configuration.nutanix_lock_timeout)
+        return client
 
     def check_for_setup_error(self):
         """Setup resolved the cluster and container (do_setup raises)."""
@@ -235,6 +333,28 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             'backend_state': pool['backend_state'],
             'pools': [pool],
         }
+        self._stats.update(self._replication_stats())
+        pool.update(self._replication_stats())
+
+    def _replication_stats(self):
+        """Replication capabilities and the current lag (RPO) in seconds."""
+        ops = self.replication_ops
+        if ops is None or not ops.enabled:
+            return {'replication_enabled': False}
+        stats = {
+            'replication_enabled': True,
+            'replication_type': ['async'],
+            'replication_count': len(ops.targets),
+            'replication_targets': sorted(ops.targets),
+            'consistent_group_replication_enabled': True,
+            'active_backend_id': self.active_backend_id,
+            'replication_lag_seconds': None,
+        }
+        try:
+            stats['replication_lag_seconds'] = ops.lag_seconds()
+        except prism_exc.PrismError:
+            LOG.exception('Could not read the replication lag')
+        return stats
 
     # -- volumes --------------------------------------------------------------
 
@@ -244,7 +364,21 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         vg = self.volume_ops.create_volume_group(
             volume.name, volume.size, description=volumeops.describe(volume),
             multiattach=volume.multiattach)
-        return {'provider_id': vg['extId']}
+        return self._protected(volume, {'provider_id': vg['extId']})
+
+    def _protected(self, volume, update):
+        """Replicate a new volume of a replicated type (initial copy).
+
+        ``replicate`` on a new recovery point of its group; if that fails
+        the new volume group is removed again and the error raised.
+        """
+        try:
+            update.update(self.replication_ops.protect_volume(
+                volume, update['provider_id']))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self.volume_ops.delete_volume_group(update['provider_id'])
+        return update
 
     @boundary
     def create_cloned_volume(self, volume, src_vref):
@@ -260,7 +394,7 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             data_source=prism_vg.volume_disk_source(disk['extId']),
             description=volumeops.describe(volume),
             multiattach=volume.multiattach)
-        return {'provider_id': vg['extId']}
+        return self._protected(volume, {'provider_id': vg['extId']})
 
     @boundary(in_use=_volume_is_busy)
     def delete_volume(self, volume):
@@ -269,6 +403,13 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         ``DELETE volume-groups/{extId}`` after detaching stale iSCSI
         clients; VolumeIsBusy while the cluster says it is in use.
         """
+        # Temporary objects of a transfer interrupted by a service's death.
+        self.image_ops.remove_leftovers(volume)
+        if replicationops.is_replicated(volume) and \
+                self.replication_ops.enabled:
+            # Its replicas (here and on the secondary) go with it.
+            self.replication_ops.forget(replicationops.VOLUME_PREFIX
+                                        % volume.id)
         vg = self.volume_ops.find_volume_group(volume)
         if vg is None:
             LOG.info('Volume %s has no volume group; nothing to delete',
@@ -299,10 +440,26 @@ class NutanixVolumeDriver(driver.VolumeDriver):
         pass
 
     @boundary
+    def clear_download(self, context, volume):
+        """Cinder's cleanup of a volume left 'downloading' by a dead service.
+
+        Called by the service that cleans up (Cinder's workers mechanism,
+        at its start or on ``cinder work-cleanup``) before the volume is set
+        to error: the temporary image of the interrupted
+        copy_image_to_volume is deleted.  Backend calls: see
+        imageops.ImageOps.remove_leftovers.
+        """
+        self.image_ops.remove_leftovers(volume)
+
+    # Attach and detach of one volume read the volume group's clients and
+    # then change them: serialised across the services of the cluster.
+    @boundary
+    @cinder_coordination.synchronized('nutanix-connection-{volume.id}')
     def initialize_connection(self, volume, connector):
         return self.connection_ops.initialize_connection(volume, connector)
 
     @boundary
+    @cinder_coordination.synchronized('nutanix-connection-{volume.id}')
     def terminate_connection(self, volume, connector, **kwargs):
         others = 0
         if connector is not None:
@@ -322,7 +479,8 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     @boundary
     def create_volume_from_snapshot(self, volume, snapshot):
-        return self.snapshot_ops.create_volume_from_snapshot(volume, snapshot)
+        return self._protected(volume, self.snapshot_ops
+                               .create_volume_from_snapshot(volume, snapshot))
 
     @boundary
     def revert_to_snapshot(self, context, volume, snapshot):
@@ -394,6 +552,79 @@ class NutanixVolumeDriver(driver.VolumeDriver):
             cinder_snapshots, marker, limit, offset, sort_keys, sort_dirs,
             volumes)
 
+    # -- replication ----------------------------------------------------------
+
+    @boundary
+    def failover_host(self, context, volumes, secondary_id=None, groups=None):
+        """Fail over to the secondary cluster, or back with ``'default'``.
+
+        Failover: for every replicated volume, ``$actions/restore`` of the
+        newest replica on the secondary (a group's volumes from their
+        group's one replica); the secondary becomes the active backend.
+        Non-replicated volumes and volumes without a replica go to
+        ``error``.  Failback: each failed-over volume is snapshotted on the
+        secondary, replicated to the primary and restored there, then
+        replicated again from the primary.  An unknown ``secondary_id``
+        raises InvalidReplicationTarget before anything changes.
+        """
+        active, updates, group_updates = self.replication_ops.failover(
+            volumes, secondary_id, groups)
+        if active == replicationops.DEFAULT:
+            self._active_backend_id = None
+            self._use_primary()
+            self._reprotect(volumes, updates, groups)
+        else:
+            self._active_backend_id = active
+            self._use_target(self.replication_ops.target(active))
+        return active, updates, group_updates
+
+    def _reprotect(self, volumes, updates, groups):
+        """After a failback: replicate the failed-back volumes again."""
+        by_id = dict((v.id, v) for v in volumes)
+        members = {}
+        for update in updates:
+            new_vg = update['updates'].get('provider_id')
+            volume = by_id[update['volume_id']]
+            if new_vg is None:
+                continue
+            members.setdefault(volume.group_id, []).append(new_vg)
+            try:
+                self.replication_ops.protect(
+                    replicationops.VOLUME_PREFIX % volume.id, [new_vg])
+            except Exception:
+                LOG.exception('Could not replicate volume %s again after '
+                              'failback', volume.id)
+        for group in groups or []:
+            if group.id in members and \
+                    replicationops.group_replication_enabled(group):
+                try:
+                    self.replication_ops.protect(
+                        replicationops.GROUP_PREFIX % group.id,
+                        members[group.id])
+                except Exception:
+                    LOG.exception('Could not replicate group %s again after '
+                                  'failback', group.id)
+
+    @boundary
+    def enable_replication(self, context, group, volumes):
+        """One recovery point over the group's volumes, replicated."""
+        return self.replication_ops.enable_group(group, volumes)
+
+    @boundary
+    def disable_replication(self, context, group, volumes):
+        """The group's replicas are deleted on both clusters."""
+        return self.replication_ops.disable_group(group, volumes)
+
+    def failover_replication(self, context, group, volumes,
+                             secondary_backend_id=None):
+        """Not per group: the whole backend fails over (failover_host)."""
+        raise exception.UnableToFailOver(reason=_(
+            'Nutanix: a group fails over with its backend '
+            '(cinder failover-host); per-group failover is not supported'))
+
+    def get_replication_error_status(self, context, groups):
+        return [], []
+
     # -- generic volume groups ------------------------------------------------
 
     def create_group(self, context, group):
@@ -406,7 +637,14 @@ class NutanixVolumeDriver(driver.VolumeDriver):
 
     @boundary
     def delete_group(self, context, group, volumes):
-        """Delete every member volume (``DELETE volume-groups/{extId}``)."""
+        """Delete every member volume (``DELETE volume-groups/{extId}``).
+
+        A replicated group's replicas go too, on both clusters.
+        """
+        if self.replication_ops.enabled and \
+                replicationops.group_replication_enabled(group):
+            self.replication_ops.forget(replicationops.GROUP_PREFIX
+                                        % group.id)
         updates = []
         status = 'deleted'
         for vol in volumes:
@@ -469,6 +707,18 @@ class NutanixVolumeDriver(driver.VolumeDriver):
                         LOG.warning('Could not remove volume group %s',
                                     vg_ext_id, exc_info=True)
         return {'status': 'available'}, updates
+
+
+def _cluster_lock(timeout, name):
+    """A lock of Cinder's coordinator (``[coordination] backend_url``).
+
+    Shared by every cinder-volume service of the deployment (and, with
+    the same etcd, by glance-api and nova-compute): what must happen once
+    per cluster is done once.  CoordinationFailed when it cannot be taken.
+    """
+    return coordination.external_lock(
+        cinder_coordination.COORDINATOR.get_lock, name, timeout,
+        'Cinder coordination backend')
 
 
 def _match(items, attr, value):

@@ -27,6 +27,11 @@ from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
 
+# Names of the short-lived backend objects of image transfers, followed by
+# the volume id: a service cleaning up after a dead one finds them by name.
+TEMP_IMAGE_PREFIX = 'cinder-image-'
+TEMP_VM_PREFIX = 'cinder-upload-'
+
 
 def location_urls(image_location, image_meta):
     """Every location URL Cinder handed us, direct_url first."""
@@ -163,10 +168,43 @@ class ImageOps(object):
         finally:
             self._delete_image_quietly(temp_image)
 
+    def remove_leftovers(self, volume):
+        """Delete the temporary images and VMs made for ``volume``.
+
+        copy_image_to_volume uploads into a temporary image
+        (``cinder-image-<volume id>-*``) and image_from_volume carries a
+        clone in a temporary VM (``cinder-upload-<volume id>-*``); a
+        service killed in the middle leaves them behind.  Called by the
+        service that cleans up after it (Cinder's cleanup of a dead
+        peer's work) and when the volume is deleted.
+        Backend calls: ``GET images``, ``GET vms``, their ``DELETE``.
+        Returns how many objects were removed.
+        """
+        removed = 0
+        prefix = TEMP_IMAGE_PREFIX + volume.id + '-'
+        for image in self.client.images.list():
+            if (image.get('name') or '').startswith(prefix):
+                LOG.info('Removing temporary image %(name)s left by an '
+                         'interrupted transfer', {'name': image['name']})
+                self._delete_image_quietly(image['extId'])
+                removed += 1
+        prefix = TEMP_VM_PREFIX + volume.id + '-'
+        for vm in self.client.vms.list():
+            if (vm.get('name') or '').startswith(prefix):
+                LOG.info('Removing temporary VM %(name)s left by an '
+                         'interrupted upload', {'name': vm['name']})
+                try:
+                    self.client.vms.delete(vm['extId'])
+                    removed += 1
+                except prism_exc.NotFound:
+                    pass
+        return removed
+
     def _upload_temporary_image(self, context, volume, image_service,
                                 image_id):
         conv_dir = _conversion_dir()
-        name = 'cinder-image-%s-%s' % (volume.id, uuid.uuid4().hex[:8])
+        name = '%s%s-%s' % (TEMP_IMAGE_PREFIX, volume.id,
+                            uuid.uuid4().hex[:8])
         with tempfile.NamedTemporaryFile(dir=conv_dir,
                                          prefix='nutanix-') as tmp:
             image_utils.fetch_to_raw(
@@ -230,7 +268,8 @@ class ImageOps(object):
         images`` (``VmDiskSource``), ``DELETE vms/{extId}``.
         """
         vg = self.volume_ops.get_volume_group(volume)
-        vm_name = 'cinder-upload-%s-%s' % (volume.id, uuid.uuid4().hex[:8])
+        vm_name = '%s%s-%s' % (TEMP_VM_PREFIX, volume.id,
+                               uuid.uuid4().hex[:8])
         disk = self.volume_ops.only_disk(vg['extId'])
         memory = self.configuration.nutanix_upload_vm_memory_mb
         vm = self.client.vms.create(

@@ -67,11 +67,51 @@ DRIVER_OPTS = [
                     'cluster makes an image from it (v4 makes images only '
                     'from VM disks).  It only has to be a valid size for '
                     'the cluster.'),
+    cfg.IntOpt('nutanix_replication_interval',
+               default=300, min=0,
+               help='Seconds between two replications of every replicated '
+                    'volume and group to the ``replication_device`` '
+                    '(a new recovery point each time, shipped '
+                    'incrementally).  The newest replica\'s age is the '
+                    'recovery point objective you get; it is reported as '
+                    '``replication_lag_seconds`` in the backend\'s stats.  '
+                    '0 disables the periodic pass (volumes are still '
+                    'replicated once when created).'),
+    cfg.IntOpt('nutanix_replication_keep',
+               default=2, min=1,
+               help='Replicas (recovery points) kept per volume or group on '
+                    'each cluster; the newest replicated one is the base of '
+                    'the next incremental replication.'),
+    cfg.IntOpt('nutanix_replication_timeout',
+               default=3600, min=1,
+               help='Seconds one replication (or the copy back of a '
+                    'failback) may take before it fails.'),
+    cfg.FloatOpt('nutanix_lock_timeout',
+                 default=3600.0, min=0,
+                 help='Seconds to wait for a cross-host lock (Cinder\'s '
+                      '``[coordination] backend_url``) that another '
+                      'service holds, for example while it derives the raw '
+                      'disk of a large image, before the operation fails. '
+                      '0 waits forever.'),
 ]
 
 ALL_OPTS = CONNECTION_OPTS + DRIVER_OPTS
 
+# The backup driver's options live in [DEFAULT], as Cinder's backup
+# drivers' do: ``backup_nutanix_*`` reach the volumes' Prism Central,
+# ``backup_nutanix_target_*`` the backup cluster's.
+BACKUP_SOURCE_PREFIX = 'backup_nutanix_'
+BACKUP_TARGET_PREFIX = 'backup_nutanix_target_'
+BACKUP_OPTS = (
+    prism_options.connection_opts(prefix=BACKUP_SOURCE_PREFIX) +
+    prism_options.connection_opts(prefix=BACKUP_TARGET_PREFIX) + [
+        cfg.StrOpt('backup_nutanix_storage_container',
+                   help='Storage container (name or extId) of disks '
+                        'restored into volumes that have no disk left.  '
+                        'By default a restored disk goes to the container '
+                        'of the disk it replaces.')])
+
 
 def list_opts():
     """oslo-config-generator entry point (``nutanix_openstack.cinder``)."""
-    return [(SHARED_CONF_GROUP, ALL_OPTS)]
+    return [(SHARED_CONF_GROUP, ALL_OPTS), ('DEFAULT', BACKUP_OPTS)]

@@ -202,13 +202,20 @@ def nic_ip(nic):
     return ipaddress.IPv4Address(value) if value else None
 
 
+def _nic_bodies(state):
+    """Every NIC of the cluster, without decoding whole VM bodies."""
+    return [nic for _, nic in state.list_json_items(sources.KIND_VM,
+                                                    '$.nics')
+            if isinstance(nic, dict)]
+
+
 def used_macs(state, exclude=()):
-    return set(nic_mac(n) for _, n in all_nics(state)
+    return set(nic_mac(n) for n in _nic_bodies(state)
                if n.get('extId') not in exclude) - {None}
 
 
 def used_ips(state, subnet_ext_id, exclude=()):
-    return set(nic_ip(n) for _, n in all_nics(state)
+    return set(nic_ip(n) for n in _nic_bodies(state)
                if n.get('extId') not in exclude and
                nic_subnet(n) == subnet_ext_id) - {None}
 
@@ -259,6 +266,9 @@ def check(state, specs, exclude=(), current=None):
     kept when an update does not name one.  Fills in a generated ``mac``
     where none was given and returns the specs.
     """
+    if not specs:
+        # Nothing to check: no scan of every NIC of the cluster.
+        return specs
     macs = used_macs(state, exclude)
     ips = {}
     for spec in specs:

@@ -4,14 +4,14 @@
 walks :meth:`~nutanix_openstack.emulator.storage.DiskStore.iter_extents`
 (open chunk files and runs of zeros):
 
-* when the server put its plain TCP socket in the environ
-  (:data:`SOCKET_KEY`, set by :mod:`server` for HTTP, never for HTTPS),
-  the body yields one empty string (the server sends the status line and
-  headers) and then sends the data itself: ``os.sendfile`` from the chunk
-  files (no copy through Python) and, for runs of zeros, ``os.sendfile``
-  from one in-memory file of zeros (``memfd``: its pages are shared by
-  every send, so a sparse disk's zeros cost no copy either), or
-  ``sendall`` of a zero buffer where there is no ``memfd``;
+* when the server offers its connection (:data:`SOCKET_KEY`, set by
+  :mod:`server`: a callable that sends the status line and headers and
+  returns the plain TCP socket, or None over TLS), the body sends the data
+  itself: ``os.sendfile`` from the chunk files (no copy through Python)
+  and, for runs of zeros, ``os.sendfile`` from one in-memory file of zeros
+  (``memfd``: its pages are shared by every send, so a sparse disk's zeros
+  cost no copy either), or ``sendall`` of a zero buffer where there is no
+  ``memfd``;
 * otherwise (TLS, another WSGI server, a fault that counts the bytes it
   lets through) it yields byte strings: file data read in blocks, zeros
   as slices of the shared zero buffer.
@@ -22,11 +22,17 @@ the chunk files are closed either way.
 """
 
 import os
+import select
+import socket
 import threading
 
-# Set by the server: the connection's socket, for bodies that send
-# themselves.  Removed by the fault middleware when it must see the bytes.
+# Set by the server: a callable sending the headers and returning the
+# connection's plain socket (or None), for bodies that send themselves.
+# Removed by the fault middleware when it must see the bytes.
 SOCKET_KEY = 'nutanix_emulator.socket'
+# Set by the server: a callable sending what the server holds and
+# returning the connection's socket, TLS or not (faults cut it).
+CONNECTION_KEY = 'nutanix_emulator.connection'
 BLOCK = 1024 * 1024
 _ZEROS = bytes(BLOCK)
 _ZERO_VIEW = memoryview(_ZEROS)
@@ -52,19 +58,47 @@ def zero_file():
     return _zero_fd if _zero_fd >= 0 else None
 
 
+def _is_data(extent_source):
+    # A store without files (RBD) gives the bytes themselves.
+    return isinstance(extent_source, (bytes, bytearray, memoryview))
+
+
+def _sendfile(sock, in_fd, offset, count):
+    """``os.sendfile`` to ``sock``, which may have a timeout set.
+
+    A socket with a timeout is non-blocking underneath: wait until it can
+    take more (up to its timeout, as ``sendall`` would) instead of failing
+    with EAGAIN.
+    """
+    out = sock.fileno()
+    timeout = sock.gettimeout()
+    while True:
+        try:
+            return os.sendfile(out, in_fd, offset, count)
+        except BlockingIOError:
+            poller = select.poll()
+            poller.register(out, select.POLLOUT)
+            if not poller.poll(None if timeout is None
+                               else int(timeout * 1000)):
+                raise socket.timeout('timed out sending a download')
+
+
 class DiskBody(object):
     """An iterable WSGI body over the extents of a disk range."""
 
-    def __init__(self, extents, sock=None):
+    def __init__(self, extents, take_socket=None):
         self._extents = extents
-        self._sock = sock
+        self._take_socket = take_socket
 
     def __iter__(self):
-        if self._sock is not None:
-            yield b''       # headers first, by the server
-            self._send(self._sock)
+        sock = self._take_socket() if self._take_socket else None
+        if sock is not None:
+            self._send(sock)
             return
         for fd, offset, n in self._extents:
+            if _is_data(fd):
+                yield fd[offset:offset + n]
+                continue
             while n > 0:
                 piece = min(n, BLOCK)
                 if fd is None:
@@ -80,20 +114,22 @@ class DiskBody(object):
                 n -= piece
 
     def _send(self, sock):
-        out = sock.fileno()
         zeros = zero_file()
         for fd, offset, n in self._extents:
+            if _is_data(fd):
+                sock.sendall(memoryview(fd)[offset:offset + n])
+                continue
             while n > 0:
                 if fd is None:
                     piece = min(n, BLOCK)
-                    sent = os.sendfile(out, zeros, 0, piece) if zeros \
+                    sent = _sendfile(sock, zeros, 0, piece) if zeros \
                         is not None else 0
                     if not sent:
                         sock.sendall(_ZERO_VIEW[:piece])
                         sent = piece
                     piece = sent
                 else:
-                    piece = os.sendfile(out, fd, offset, n)
+                    piece = _sendfile(sock, fd, offset, n)
                     if not piece:   # a file shorter than its row: zeros
                         fd = None
                         continue

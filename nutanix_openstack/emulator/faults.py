@@ -254,14 +254,12 @@ class FaultMiddleware(object):
         # Bodies must come through here to be counted, not be sent by
         # the app itself (zero-copy downloads).
         environ.pop(downloads.SOCKET_KEY, None)
+        take_connection = environ.get(downloads.CONNECTION_KEY)
         body_iter = app(environ, start_response)
-        sock = environ.get('werkzeug.socket')
         sent = 0
         try:
             for chunk in body_iter:
                 if sent + len(chunk) >= limit:
-                    # Yielded even when empty: the server sends the status
-                    # line and headers with its first write.
                     yield chunk[:limit - sent]
                     break
                 sent += len(chunk)
@@ -270,12 +268,13 @@ class FaultMiddleware(object):
             close = getattr(body_iter, 'close', None)
             if close:
                 close()
-        # The server has written everything yielded so far; cut the TCP
-        # connection under it, then abort the response so the server does
-        # not try to finish it.
-        if sock is not None:
+        # The server has written everything yielded so far (and, through
+        # the connection hand-off, the status line and headers even when
+        # nothing was yielded); cut the TCP connection under it, then
+        # abort the response so the server does not try to finish it.
+        if take_connection is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                take_connection().shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         raise ConnectionAbortedError("emulator fault: connection dropped "

@@ -205,10 +205,12 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
 
     def __init__(self, tls=False, task_mode='immediate', task_delay=0.0,
                  chunk_size=None, allow_local_url_sources=False, site=1,
-                 **options):
+                 storage=None, **options):
         super().__init__()
         self.site = site
         self.options = options
+        # storage: [storage] options, e.g. dict(backend='rbd', ...).
+        self.storage = dict(storage or {})
         self.allow_local_url_sources = allow_local_url_sources
         self.tls = tls
         self.task_mode = task_mode
@@ -232,6 +234,8 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
         if inventory_file:
             overrides['inventory_file'] = inventory_file
         overrides.update(self.options)
+        for name, value in self.storage.items():
+            overrides['storage_' + name] = value
         cert = key = None
         if self.tls:
             cert, key = make_self_signed_cert(self.data_dir)
@@ -268,7 +272,7 @@ class EmulatorProcess(_EmulatorAttributes):
 
     def __init__(self, data_dir=None, tls=False, task_mode='immediate',
                  task_delay=0.0, port=None, allow_local_url_sources=False,
-                 site=1, **options):
+                 console_port=None, site=1, **options):
         self._own_dir = data_dir is None
         self.site = site
         self.base_dir = data_dir or tempfile.mkdtemp(prefix='ntnx-emu-')
@@ -299,6 +303,11 @@ class EmulatorProcess(_EmulatorAttributes):
             if tls:
                 f.write('tls_cert_file = %s\ntls_key_file = %s\n'
                         % (cert, key))
+            # The VM console server (console.py); 0: a free port of ours.
+            self.console_port = None
+            if console_port is not None:
+                self.console_port = console_port or free_port()
+                f.write('console_port = %d\n' % self.console_port)
             inventory_file = self._inventory_file(self.base_dir)
             if inventory_file:
                 f.write('inventory_file = %s\n' % inventory_file)

@@ -285,6 +285,35 @@ class StateStore(object):
             bodies = [b for b in bodies if where(b)]
         return bodies
 
+    def list_json_items(self, kind, path):
+        """``(ext_id, item)`` for each element of an array in ``kind``.
+
+        ``path`` is a SQLite JSON path such as ``'$.nics'``.  SQLite walks
+        the bodies: only the elements are decoded in Python, not whole
+        entities (a cluster-wide scan of VM NICs stays cheap when there
+        are many VMs).
+        """
+        rows = self._conn().execute(
+            'SELECT e.ext_id, j.value FROM entities AS e, '
+            'json_each(e.body, ?) AS j WHERE e.kind=? '
+            "AND json_type(e.body, ?) = 'array' "
+            'ORDER BY e.created, e.rowid, j.key',
+            (path, kind, path)).fetchall()
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def ext_ids_with_field(self, kind, key, value):
+        """ExtIds of ``kind`` whose body holds ``key: value`` at any depth.
+
+        SQLite walks the JSON (``json_tree``), so finding which entity
+        holds a nested object (the VM of a disk) decodes no body in
+        Python.  Callers check the candidates' bodies themselves.
+        """
+        rows = self._conn().execute(
+            'SELECT e.ext_id FROM entities AS e, json_tree(e.body) AS t '
+            'WHERE e.kind=? AND t.key=? AND t.atom=? '
+            'GROUP BY e.ext_id', (kind, key, value)).fetchall()
+        return [r[0] for r in rows]
+
     def kinds(self):
         return [r[0] for r in self._conn().execute(
             'SELECT DISTINCT kind FROM entities ORDER BY kind').fetchall()]

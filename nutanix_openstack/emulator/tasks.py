@@ -10,15 +10,17 @@ bodies use the field names of the SDK's ``prism.v4.config.Task``:
 ``createdTime``/``startedTime``/``completedTime``.
 
 Modes: ``immediate`` runs the work before the 202 is sent (fast tests);
-``async`` runs it in a background thread, optionally after an artificial
-``delay`` in seconds.  A task still QUEUED or RUNNING when the process
-starts was interrupted by a kill: it is marked FAILED.
+``async`` runs it on a pool of task threads (``threads`` of them; more
+tasks wait QUEUED), optionally after an artificial ``delay`` in seconds.
+A task still QUEUED or RUNNING when the process starts was interrupted by
+a kill: it is marked FAILED (one process serves a data directory, see
+:mod:`datadir_lock`, so no live process is running it).
 """
 
+import concurrent.futures
 import datetime
 import logging
 import threading
-import time
 import uuid
 
 from nutanix_openstack.emulator import errors
@@ -98,7 +100,7 @@ class TaskManager(object):
     """Runs and records tasks."""
 
     def __init__(self, state, mode='immediate', delay=0.0,
-                 cluster_ext_id=None, fault_hook=None):
+                 cluster_ext_id=None, fault_hook=None, threads=64):
         if mode not in MODES:
             raise ValueError("task mode must be one of %s" % (MODES,))
         self.state = state
@@ -108,7 +110,11 @@ class TaskManager(object):
         # fault_hook(operation) -> error message or None: admin-injected
         # task failures.
         self.fault_hook = fault_hook
-        self._threads = []
+        # A pool, not a thread per task: starting a thread waits for it
+        # to run, which under load cost more than many tasks themselves.
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix='emulator-task')
+        self._futures = set()
         self._lock = threading.Lock()
         # Bumped (and _cancelled set) by cancel_pending(): tasks still
         # waiting out their delay then never start.
@@ -184,15 +190,11 @@ class TaskManager(object):
         else:
             with self._lock:
                 generation, cancelled = self._generation, self._cancelled
-            thread = threading.Thread(
-                target=self._run,
-                args=(ext_id, operation, fn, delay, injected, generation,
-                      cancelled),
-                name='task-%s' % task_uuid(ext_id)[:8], daemon=True)
-            with self._lock:
-                self._threads = [t for t in self._threads if t.is_alive()]
-                self._threads.append(thread)
-            thread.start()
+                future = self._pool.submit(
+                    self._run, ext_id, operation, fn, delay, injected,
+                    generation, cancelled)
+                self._futures.add(future)
+            future.add_done_callback(self._forget)
         return ext_id
 
     def _run(self, ext_id, operation, fn, delay, injected=None,
@@ -244,6 +246,10 @@ class TaskManager(object):
                 task['legacyErrorMessage'] = message
         self.state.update(KIND, ext_id, mutate)
 
+    def _forget(self, future):
+        with self._lock:
+            self._futures.discard(future)
+
     def get(self, ext_id):
         return self.state.get(KIND, ext_id)
 
@@ -257,9 +263,12 @@ class TaskManager(object):
             self._cancelled = threading.Event()
 
     def wait_idle(self, timeout=30):
-        """Join running task threads (tests, shutdown)."""
-        deadline = time.time() + timeout
+        """Wait for queued and running tasks (tests, shutdown)."""
         with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(max(0, deadline - time.time()))
+            futures = list(self._futures)
+        concurrent.futures.wait(futures, timeout)
+
+    def close(self, timeout=10):
+        """Wait for running tasks, drop the ones not started, stop."""
+        self.wait_idle(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)

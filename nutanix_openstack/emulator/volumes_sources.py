@@ -49,9 +49,18 @@ def vg_not_found(ext_id):
                            error_group='VOLUME_GROUP_NOT_FOUND')
 
 
+def _candidates(state, kind, key, value):
+    """Bodies of ``kind`` holding ``key: value`` somewhere (no full scan)."""
+    if not isinstance(value, str) or not value:
+        return []
+    bodies = (state.get(kind, ext_id)
+              for ext_id in state.ext_ids_with_field(kind, key, value))
+    return [b for b in bodies if b is not None]
+
+
 def find_vm_disk(state, disk_ext_id):
     """(vm, disk) holding VM disk ``disk_ext_id``, or (None, None)."""
-    for vm in state.list(KIND_VM):
+    for vm in _candidates(state, KIND_VM, 'extId', disk_ext_id):
         for disk in vm.get('disks') or []:
             if disk.get('extId') == disk_ext_id and \
                     'diskSizeBytes' in (disk.get('backingInfo') or {}):
@@ -74,7 +83,7 @@ def find_vm_disk_by_address(state, vm_ext_id, bus, index):
 
 def find_volume_disk(state, disk_ext_id):
     """(vg, disk) holding volume disk ``disk_ext_id``, or (None, None)."""
-    for vg in state.list(KIND_VG):
+    for vg in _candidates(state, KIND_VG, 'extId', disk_ext_id):
         for disk in vg.get('_disks') or []:
             if disk['extId'] == disk_ext_id:
                 return vg, disk
@@ -83,7 +92,8 @@ def find_volume_disk(state, disk_ext_id):
 
 def find_disk_recovery_point(state, drp_ext_id):
     """(recovery point, VM/VG recovery point, disk recovery point)."""
-    for rp in state.list(KIND_RP):
+    for rp in _candidates(state, KIND_RP, 'diskRecoveryPointExtId',
+                          drp_ext_id):
         for member in (rp.get('vmRecoveryPoints') or []) + \
                 (rp.get('volumeGroupRecoveryPoints') or []):
             for drp in member.get('diskRecoveryPoints') or []:

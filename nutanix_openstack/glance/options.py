@@ -75,4 +75,5 @@ def list_opts():
     Single-store deployments set these in ``[glance_store]``; in
     multi-store mode the same names go into the store's own group.
     """
-    return [('glance_store', OPTIONS)]
+    from nutanix_openstack import coordination
+    return [('glance_store', OPTIONS)] + coordination.list_opts()

@@ -69,6 +69,9 @@ class Store(driver.Store):
         self._cluster_ext_id = None
         self._container = None
         self._lock = threading.Lock()
+        # Here, in glance-api's main thread, not first in a request thread:
+        # see nutanix_openstack.coordination on importing tooz.
+        from nutanix_openstack import coordination  # noqa: F401
 
     @property
     def store_name(self):
@@ -82,9 +85,14 @@ class Store(driver.Store):
     def _make_client(self):
         # Imported here so that loading the store module (done by
         # glance_store for every installed driver) never needs requests.
+        from nutanix_openstack import coordination
         from nutanix_openstack.prism import client as prism_client
-        return prism_client.PrismClient.from_conf(self.store_conf,
-                                                  prefix=options.PREFIX)
+        client = prism_client.PrismClient.from_conf(self.store_conf,
+                                                    prefix=options.PREFIX)
+        # The raw disk of an image is derived once per cluster, whichever
+        # glance-api (or nova-compute, cinder-volume) asks first.
+        client.lock = coordination.Coordinator.from_conf(self.conf).lock
+        return client
 
     @property
     def client(self):

@@ -7,6 +7,7 @@ the options below are the driver's own.
 
 from oslo_config import cfg
 
+from nutanix_openstack import coordination
 from nutanix_openstack.prism import locations
 from nutanix_openstack.prism import options as prism_options
 
@@ -71,4 +72,5 @@ def register_opts(conf):
 
 
 def list_opts():
-    return [(nutanix_group, prism_options.connection_opts() + driver_opts)]
+    return [(nutanix_group, prism_options.connection_opts() + driver_opts)
+            ] + coordination.list_opts()

@@ -25,6 +25,7 @@ from nova.i18n import _
 from nova.image import glance
 from nova.virt import driver
 
+from nutanix_openstack import coordination
 from nutanix_openstack.nova import conf as nutanix_conf
 from nutanix_openstack.nova import hostops
 from nutanix_openstack.nova import imagecache
@@ -45,6 +46,13 @@ NOT_ON_AHV = _('The Nutanix v4 API has no %s operation for AHV VMs')
 
 class NutanixBackendError(exception.NovaException):
     msg_fmt = _('Nutanix cluster request failed: %(reason)s')
+
+
+# An instance left in one of these by a dead nova-compute had a snapshot in
+# progress (Nova clears the task state at start-up).
+SNAPSHOT_TASK_STATES = (
+    task_states.IMAGE_SNAPSHOT, task_states.IMAGE_SNAPSHOT_PENDING,
+    task_states.IMAGE_PENDING_UPLOAD, task_states.IMAGE_UPLOADING)
 
 
 def _is_vm_url(url):
@@ -113,6 +121,10 @@ class NutanixDriver(driver.ComputeDriver):
                 _('[nutanix] %s must be set for the Nutanix driver')
                 % ', '.join(missing))
         self._client = prism_client.PrismClient.from_conf(self._conf)
+        # What must happen once per cluster (an image's raw disk, a Glance
+        # image cached in the cluster) is locked across compute hosts.
+        self._coordinator = coordination.Coordinator.from_conf(CONF)
+        self._client.lock = self._coordinator.lock
         self._image_api = glance.API()
         self._ops = None
 
@@ -145,7 +157,32 @@ class NutanixDriver(driver.ComputeDriver):
                   's': self.ops.container_ext_id})
 
     def cleanup_host(self, host):
-        pass
+        self._coordinator.stop()
+
+    def process_instances_at_startup(self, context, instances):
+        """Take over the instances of this host after a restart or failover.
+
+        Called by nova-compute at start-up (after init_host, before Nova
+        recovers each instance).  The VM of an instance whose build a dead
+        nova-compute interrupted is removed (Nova sets the instance to
+        ERROR), as is the backend image of an interrupted snapshot that
+        Glance does not use; every other VM is adopted as it is, its power
+        state read from the cluster.  Backend calls: see
+        vmops.VMOps.remove_interrupted_builds and
+        snapshotops.SnapshotOps.remove_abandoned.
+        """
+        # A backend failure here is logged, never fatal: nova-compute must
+        # start, and what was not removed is retried at the next start (or
+        # removed when the instance is deleted).
+        for instance in instances:
+            try:
+                self.ops.vm.remove_interrupted_builds([instance])
+                if instance.task_state in SNAPSHOT_TASK_STATES:
+                    self.ops.snapshot.remove_abandoned(context, instance)
+            except Exception:
+                LOG.exception('Could not reconcile the backend objects of '
+                              'the instance at start-up', instance=instance)
+        return instances
 
     @_boundary
     def get_available_nodes(self, refresh=False):

@@ -10,8 +10,6 @@ driver keeps no local state).  A per-image lock makes concurrent boots on
 this host fetch it once.
 """
 
-from oslo_concurrency import lockutils
-from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova import exception
@@ -111,12 +109,10 @@ class ImageCache(object):
         return image_ext_id, kind
 
     def _fetch_once(self, context, glance_image_id, meta, kind):
-        # An external (file) lock also covers other processes on this host;
-        # it needs [oslo_concurrency] lock_path, without which the lock is
-        # only this process's.
-        external = bool(cfg.CONF.oslo_concurrency.lock_path)
-        with lockutils.lock('nutanix-image-%s' % glance_image_id,
-                            lock_file_prefix='nova-', external=external):
+        # The client's lock holds across compute hosts ([coordination]
+        # backend_url; see nutanix_openstack.coordination): two hosts
+        # booting the same image stream it into the cluster once.
+        with self._client.lock('glance-image-%s' % glance_image_id):
             cached = self.find_cached(glance_image_id)
             if cached:
                 LOG.debug('Image %(id)s already cached as %(ext)s',

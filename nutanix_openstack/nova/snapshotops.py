@@ -19,6 +19,9 @@ from nutanix_openstack.prism import streams as prism_streams
 
 LOG = logging.getLogger(__name__)
 
+# Backend image of a snapshot: this prefix and the Glance image id.
+SNAPSHOT_PREFIX = 'snapshot-'
+
 
 class SnapshotOps(object):
 
@@ -27,6 +30,47 @@ class SnapshotOps(object):
         self._image_api = image_api
         self._cluster_ext_id = cluster_ext_id
         self._direct = direct_snapshot
+
+    def remove_abandoned(self, context, instance):
+        """Delete backend snapshot images a dead nova-compute left.
+
+        An interrupted snapshot leaves ``snapshot-<Glance image id>`` on the
+        cluster (its description names the instance).  It is kept only when
+        its Glance image is active and uses it as a location (the snapshot
+        finished; only the task state was not updated); otherwise Glance
+        never got it, or already holds the bytes, and it is deleted.
+        Backend calls: images.list, images.delete.  Returns the extIds
+        deleted.
+        """
+        deleted = []
+        for image in self._client.images.list():
+            name = image.get('name') or ''
+            if not (name.startswith(SNAPSHOT_PREFIX) and
+                    instance.uuid in (image.get('description') or '')):
+                continue
+            if self._glance_uses(context, name[len(SNAPSHOT_PREFIX):],
+                                 image['extId']):
+                continue
+            LOG.warning('Removing backend image %(ext)s of a snapshot '
+                        'interrupted by the death of nova-compute',
+                        {'ext': image['extId']}, instance=instance)
+            with utils.ignore_backend_errors('removing image %s'
+                                             % image['extId']):
+                self._client.images.delete(image['extId'])
+                deleted.append(image['extId'])
+        return deleted
+
+    def _glance_uses(self, context, image_id, ext_id):
+        try:
+            meta = self._image_api.get(context, image_id,
+                                       include_locations=True)
+        except exception.ImageNotFound:
+            return False
+        if meta.get('status') != 'active':
+            return False
+        urls = [loc.get('url') or '' for loc in meta.get('locations') or ()]
+        urls.append(meta.get('direct_url') or '')
+        return any(url.endswith('/' + ext_id) for url in urls)
 
     def snapshot(self, context, instance, vm, image_id, update_task_state):
         """Snapshot the root disk into a Glance image.
@@ -41,7 +85,7 @@ class SnapshotOps(object):
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
         glance_image = self._image_api.get(context, image_id)
         image = self._client.images.create_from_vm_disk(
-            'snapshot-%s' % image_id, vm['extId'], root['extId'],
+            SNAPSHOT_PREFIX + image_id, vm['extId'], root['extId'],
             description='Nova snapshot %s of instance %s'
             % (image_id, instance.uuid),
             cluster_ext_id=self._cluster_ext_id)

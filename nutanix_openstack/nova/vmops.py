@@ -14,6 +14,8 @@ from oslo_serialization import jsonutils
 
 from nova import block_device
 from nova.compute import power_state
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova.console import type as ctype
 from nova import exception
 from nova.virt import driver
@@ -35,6 +37,18 @@ POWER_STATES = {
 
 def nova_power_state(vm):
     return POWER_STATES.get(vm.get('powerState'), power_state.NOSTATE)
+
+
+# Nova errors out these instances at start-up (ComputeManager._init_instance)
+# because their build never finished.
+INTERRUPTED_BUILD_TASK_STATES = (
+    task_states.SCHEDULING, task_states.BLOCK_DEVICE_MAPPING,
+    task_states.NETWORKING, task_states.SPAWNING)
+
+
+def build_was_interrupted(instance):
+    return (instance.vm_state == vm_states.BUILDING or
+            instance.task_state in INTERRUPTED_BUILD_TASK_STATES)
 
 
 class VMOps(object):
@@ -261,6 +275,37 @@ class VMOps(object):
             return
         self._delete_vm(vm)
         LOG.info('Deleted VM %(vm)s', {'vm': vm['extId']}, instance=instance)
+
+    # -- takeover -----------------------------------------------------
+
+    def remove_interrupted_builds(self, instances):
+        """Delete the half-made VMs of builds a dead nova-compute left.
+
+        Nova sets an instance whose build (or build step) was interrupted
+        by the death of its nova-compute to ERROR when the service starts
+        again (ComputeManager._init_instance); its VM (found by name, the
+        instance uuid) may exist half-made: without its volumes, NICs not
+        plugged, powered off.  It is deleted here with its disks (volume
+        groups detached first, never deleted), so that a rebuild or a new
+        build makes a complete one and nothing is created twice.  VMs of
+        every other instance are adopted as they are: their power state is
+        read from the cluster by get_info.
+        Backend calls: vms.list (by name), vms.get, volume_groups detach,
+        vms.power_off, vms.delete.  Returns the uuids whose VM was removed.
+        """
+        removed = []
+        for instance in instances:
+            if not build_was_interrupted(instance):
+                continue
+            vm = self.find_vm(instance)
+            if vm is None:
+                continue
+            LOG.warning('Removing VM %(vm)s of an instance whose build was '
+                        'interrupted by the death of nova-compute',
+                        {'vm': vm['extId']}, instance=instance)
+            self._delete_vm(vm)
+            removed.append(instance.uuid)
+        return removed
 
     def _delete_vm(self, vm):
         # Volume groups first: deleting a VM must never take a Cinder

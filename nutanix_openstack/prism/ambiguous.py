@@ -58,14 +58,16 @@ class Outcome(object):
                                 progress_callback=progress_callback)
 
 
-def post_create(session, path, body, find=None, name=None):
+def post_create(session, path, body, find=None, name=None, request_id=None):
     """POST a create; on an ambiguous failure find what it made.
 
     ``find(name)`` lists the entities named ``name`` (``find_by_name`` of
     the collection); without it (or a name) only the resend is tried.
-    Returns an :class:`Outcome`.
+    ``request_id``: the NTNX-Request-Id to send (a new uuid4 by default);
+    a caller passes a stable one to make its create idempotent across
+    processes.  Returns an :class:`Outcome`.
     """
-    headers = {REQUEST_ID_HEADER: str(uuid.uuid4())}
+    headers = {REQUEST_ID_HEADER: request_id or str(uuid.uuid4())}
     try:
         return Outcome(session.post(path, body, headers=headers))
     except exc.UploadNotRetryable:

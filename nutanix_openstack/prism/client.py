@@ -71,7 +71,7 @@ class PrismClient(object):
                  retries=3, retry_interval=1.0, task_timeout=3600,
                  task_poll_interval=1.0, chunk_size=4 * 1024 * 1024,
                  retry_max_interval=30.0, endpoint_down_time=60.0,
-                 cluster=None, ambiguous_retries=3):
+                 cluster=None, ambiguous_retries=3, lock=None):
         self.session = session_mod.Session(
             endpoints, username, password, verify=verify, ca_file=ca_file,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
@@ -82,8 +82,11 @@ class PrismClient(object):
         self.cluster = cluster
         self.tasks = TasksAPI(self.session, timeout=task_timeout,
                               poll_interval=task_poll_interval)
+        # lock(name): the cross-host lock of what must happen once per
+        # cluster (see nutanix_openstack.coordination); default: this
+        # process only.
         self.images = ImagesAPI(self.session, self.tasks,
-                                chunk_size=chunk_size)
+                                chunk_size=chunk_size, lock=lock)
         self.vms = VmsAPI(self.session, self.tasks)
         self.volume_groups = VolumeGroupsAPI(self.session, self.tasks)
         self.recovery_points = RecoveryPointsAPI(self.session, self.tasks)
@@ -94,6 +97,15 @@ class PrismClient(object):
 
     def __repr__(self):
         return '<PrismClient %s>' % self.session.endpoints
+
+    @property
+    def lock(self):
+        """``lock(name)`` context manager shared by the resources."""
+        return self.images.lock
+
+    @lock.setter
+    def lock(self, lock):
+        self.images.lock = lock or images.local_lock
 
     @classmethod
     def from_conf(cls, conf_group, prefix=''):

@@ -233,3 +233,13 @@ def raise_from_response(response, request_id=None):
               details=messages,
               url=getattr(request, 'url', None) or response.url,
               method=getattr(request, 'method', None))
+
+
+class CoordinationFailed(PrismError):
+    """A cross-host lock could not be taken; the operation did not run.
+
+    Raised when the coordination backend (``[coordination] backend_url``,
+    etcd in production) is unreachable or a lock was not obtained within
+    ``[coordination] lock_timeout``.  Nothing that needed the lock was
+    done: it never runs unlocked.
+    """

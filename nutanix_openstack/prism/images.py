@@ -2,6 +2,7 @@
 
 import logging
 import urllib.parse
+import uuid
 
 from oslo_concurrency import lockutils
 
@@ -23,20 +24,41 @@ def derived_disk_image_name(ext_id):
     return locations.DERIVED_IMAGE_PREFIX + ext_id
 
 
+# Namespace of the NTNX-Request-Id of a derivation (uuid5 of the source
+# image's extId): every process and host sends the SAME id for the same
+# image, so the cluster treats a second POST as a retry of the first.
+_DERIVE_NAMESPACE = uuid.UUID('5b0f3c1e-9a57-4f7e-8d0e-2f3f6c1d7a10')
+
+
+def derive_request_id(ext_id):
+    """The NTNX-Request-Id of the derivation of image ``ext_id``."""
+    return str(uuid.uuid5(_DERIVE_NAMESPACE, 'derive-raw-' + ext_id))
+
+
+def local_lock(name):
+    """The default lock of ensure_disk_image: this process only."""
+    return lockutils.lock(name)
+
+
 class ImagesAPI(entities.UpdatableEntitiesAPI):
     """``/api/vmm/v4.x/content/images`` (+ v3 byte upload)."""
 
     COLLECTION = paths.IMAGES
 
-    def __init__(self, session, tasks, chunk_size=4 * 1024 * 1024):
+    def __init__(self, session, tasks, chunk_size=4 * 1024 * 1024,
+                 lock=None):
         super().__init__(session, tasks)
         self.chunk_size = chunk_size
+        # lock(name) -> context manager; the adapters pass a cross-host
+        # one (nutanix_openstack.coordination, or Cinder's coordinator).
+        self.lock = lock or local_lock
 
     # -- creation ---------------------------------------------------------
 
-    def _create(self, body, wait, progress_callback):
+    def _create(self, body, wait, progress_callback, request_id=None):
         outcome = ambiguous.post_create(self._session, paths.IMAGES, body,
-                                        self.find_by_name, body.get('name'))
+                                        self.find_by_name, body.get('name'),
+                                        request_id=request_id)
         if not wait:
             return outcome.task_reference()
         return self.get(outcome.wait(
@@ -224,31 +246,81 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         exactly what it stored) gets a derived DISK_IMAGE named
         ``openstack-raw-<ext_id>`` (see :mod:`.locations`), created ONCE by
         the cluster from the image's own ``/file`` URL (a ``UrlSource``; the
-        cluster converts it to raw) and reused by later calls; concurrent
-        callers in one process create it once (a lock per image).  The
-        Glance store deletes derived images together with their source.
+        cluster converts it to raw) and reused by later calls.  The cluster
+        lists an image only once its bytes are complete, so a half-made
+        derivation is never returned.  The Glance store deletes derived
+        images together with their source.
+
+        Concurrent callers, in any process on any host, make ONE derived
+        image: the check-then-create runs under ``self.lock`` (a tooz lock
+        of ``[coordination] backend_url`` in the drivers; it raises
+        CoordinationFailed, and nothing is created, when it cannot be
+        taken), and the create carries an NTNX-Request-Id derived from
+        ``ext_id`` (:func:`derive_request_id`), so that a caller taking
+        over from one that died after its POST joins the task already
+        running on the cluster instead of starting a second one.
         """
         image = self.get(ext_id)
         if image.get('type') == formats.DISK_IMAGE:
             return ext_id
         name = derived_disk_image_name(ext_id)
-        with lockutils.lock('nutanix-derived-image-' + ext_id):
+        with self.lock('derived-image-' + ext_id):
             existing = [i for i in self.find_by_name(name)
                         if i.get('type') == formats.DISK_IMAGE]
             if existing:
                 return existing[0]['extId']
             LOG.info('Deriving raw DISK_IMAGE %(name)s from image %(id)s',
                      {'name': name, 'id': ext_id})
-            # The cluster fetches its own URL: same credentials, and its
-            # own (possibly self-signed) certificate.
-            derived = self.create_from_url(
-                name, self.file_url(ext_id), image_type=formats.DISK_IMAGE,
-                description='Raw disk derived from image %s' % ext_id,
-                cluster_ext_ids=image.get('clusterLocationExtIds'),
-                allow_insecure_url=True,
-                basic_auth=self._session.credentials,
-                progress_callback=progress_callback)
-            return derived['extId']
+            try:
+                return self._derive_shared(image, name, progress_callback)
+            except (exc.TaskFailed, exc.NotFound) as e:
+                # The shared id answered with an earlier derivation that
+                # failed, or whose image was deleted since: derive afresh.
+                LOG.info('Derivation %(rid)s of image %(id)s replayed '
+                         '(%(e)s); deriving again with a new request id',
+                         {'rid': derive_request_id(ext_id), 'id': ext_id,
+                          'e': e})
+                return self._derive(image, name, None, progress_callback)
+
+    def _derive_shared(self, image, name, progress_callback):
+        """Derive with the image's shared request id.
+
+        A 409 "still being processed" means another process (one without
+        our lock, or one that just died) sent the same request a moment
+        ago: ask again, with the session's backoff and retry count, until
+        the cluster answers with that request's task.
+        """
+        request_id = derive_request_id(image['extId'])
+        attempt = 0
+        while True:
+            try:
+                return self._derive(image, name, request_id,
+                                    progress_callback)
+            except exc.Conflict:
+                if attempt >= self._session.retries:
+                    raise
+                self._session._sleep(self._session._backoff(attempt))
+                attempt += 1
+
+    def _derive(self, image, name, request_id, progress_callback):
+        ext_id = image['extId']
+        # The cluster fetches its own URL: same credentials, and its own
+        # (possibly self-signed) certificate.
+        url = self.file_url(ext_id)
+        self._check_own_url(url)
+        source = {'$objectType': 'vmm.v4.content.UrlSource',
+                  'url': url,
+                  'shouldAllowInsecureUrl': True,
+                  'basicAuth': {
+                      '$objectType': 'vmm.v4.content.UrlBasicAuth',
+                      'username': self._session.credentials[0],
+                      'password': self._session.credentials[1]}}
+        body = self._image_body(
+            name, formats.DISK_IMAGE,
+            'Raw disk derived from image %s' % ext_id,
+            image.get('clusterLocationExtIds'), source)
+        return self._create(body, True, progress_callback,
+                            request_id=request_id)['extId']
 
     def list_derived(self, ext_id):
         """The derived DISK_IMAGEs of image ``ext_id`` (for deletion)."""

@@ -4,6 +4,7 @@ import os
 import uuid
 
 from cinder import context
+from cinder import coordination
 from cinder import objects
 from cinder import privsep
 from cinder.tests.unit import fake_snapshot
@@ -100,6 +101,13 @@ class DriverFunctionalTestCase(BackendViews, base.BaseTestCase):
             volume_backend_name='nutanix')
         self.conf_fixture.config(
             image_conversion_dir=self.useFixture(fixtures.TempDir()).path)
+        # cinder-volume starts Cinder's coordinator (cinder.service); the
+        # driver's cross-host locks are taken from it.
+        self.conf_fixture.config(
+            backend_url='file://' + self.useFixture(fixtures.TempDir()).path,
+            group='coordination')
+        coordination.COORDINATOR.start()
+        self.addCleanup(coordination.COORDINATOR.stop)
         self.driver = self.make_driver()
         self.client = self.driver.client
 

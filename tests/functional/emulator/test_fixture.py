@@ -31,3 +31,25 @@ def test_async_fixture_with_prism_client(async_emulator):
     client = async_emulator.prism_client()
     image = client.images.create_for_upload('async-image')
     assert image['sizeBytes'] == 0
+
+
+def test_a_slow_request_does_not_hold_up_others(emulator):
+    import concurrent.futures
+    import time
+
+    import requests
+
+    emulator.admin.add_fault(method='GET', path='/clusters$', latency=3,
+                             times=1)
+    url = emulator.endpoint + '/api/clustermgmt/v4.3/config/'
+    auth = (emulator.username, emulator.password)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(requests.get, url + 'clusters', auth=auth,
+                           timeout=30)
+        time.sleep(0.3)
+        start = time.monotonic()
+        for _ in range(5):
+            assert requests.get(url + 'storage-containers', auth=auth,
+                                timeout=30).status_code == 200
+        assert time.monotonic() - start < 2.5
+        assert slow.result().status_code == 200

@@ -324,3 +324,41 @@ class TestSiteAKilled(base.testtools.TestCase):
         new_disk = b.volume_groups.list_disks(new_vg)[0]['extId']
         self.assertEqual(bytes(MiB) + data + bytes(2 * MiB),
                          site_b.admin.read_disk(new_disk))
+
+
+class TestTargetRestart(base.testtools.TestCase):
+    """A target that dies mid-replication removes the partial copy."""
+
+    def test_unfinished_session_is_removed_at_restart(self):
+        import requests
+        site_b = fixture.EmulatorProcess(task_mode='immediate', site=2)
+        self.addCleanup(site_b.cleanup)
+        site_b.start()
+        auth = (site_b.username, site_b.password)
+        url = site_b.endpoint + '/_replication/v1/sessions'
+        resp = requests.post(url, auth=auth, timeout=30, json={
+            'recoveryPoint': {'extId': 'src', 'name': 'half',
+                              'locationAgnosticId': 'lai-1',
+                              'creationTime': '2026-01-01T00:00:00Z',
+                              'vmRecoveryPoints': [],
+                              'volumeGroupRecoveryPoints': []},
+            'disks': [{'diskRecoveryPointExtId': 'drp-1',
+                       'diskExtId': 'disk-1', 'sizeBytes': 4 * MiB}]})
+        self.assertEqual(201, resp.status_code, resp.text)
+        session = resp.json()['sessionId']
+        resp = requests.put('%s/%s/disks/drp-1/data/0' % (url, session),
+                            auth=auth, data=b'partial', timeout=30)
+        self.assertEqual(200, resp.status_code, resp.text)
+        storage = site_b.admin.inventory()['storage']
+        self.assertEqual(1, storage['disks'])
+        # The source never commits: the target is killed and restarted.
+        site_b.kill()
+        site_b.start()
+        inventory = site_b.admin.inventory()
+        self.assertEqual(0, inventory['storage']['disks'])
+        self.assertEqual([], inventory['objects'].get('recovery_point', []))
+        self.assertEqual([], inventory['objects'].get(
+            'replication_session', []))
+        resp = requests.post('%s/%s/commit' % (url, session), auth=auth,
+                             timeout=30)
+        self.assertEqual(404, resp.status_code)

@@ -1,6 +1,7 @@
 """kill -9 and restart: everything acknowledged is still there."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -78,3 +79,18 @@ def test_sigterm_stops_cleanly_and_restarts(process):
     assert process.proc is None
     process.start()
     assert helpers.Api(process).image(ext_id)['name'] == 'kept'
+
+
+def test_second_process_on_the_data_dir_refuses_and_says_why(process):
+    # Same configuration file (data directory, port) as the running one.
+    second = subprocess.run(process.command(), capture_output=True,
+                            timeout=120)
+    assert second.returncode == 1
+    assert ('already served by another process (pid %d)' % process.proc.pid
+            ).encode() in second.stderr
+    # The first one goes on serving, and a restart is not refused.
+    api = helpers.Api(process)
+    ext_id = api.upload_image(b'y' * 100, name='still-served')
+    process.kill()
+    process.start()
+    assert helpers.Api(process).image(ext_id)['name'] == 'still-served'

@@ -5,10 +5,12 @@ from unittest import mock
 import uuid
 
 from cinder import context
+from cinder import coordination
 from cinder import objects
 from cinder.tests.unit import fake_snapshot
 from cinder.tests.unit import fake_volume
 from cinder.volume import configuration as conf
+import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslotest import base
@@ -53,6 +55,16 @@ class DriverTestCase(base.BaseTestCase):
         self.client.clusters.get_cluster.return_value = {
             'extId': CLUSTER, 'network': {'externalDataServiceIp': {
                 'ipv4': {'value': '10.0.0.50'}}}}
+        # No temporary objects of interrupted transfers on the cluster.
+        self.client.images.list.return_value = []
+        self.client.vms.list.return_value = []
+        # cinder-volume starts Cinder's coordinator; the driver's locks
+        # (initialize/terminate_connection) come from it.
+        self.conf_fixture.config(
+            backend_url='file://' + self.useFixture(fixtures.TempDir()).path,
+            group='coordination')
+        coordination.COORDINATOR.start()
+        self.addCleanup(coordination.COORDINATOR.stop)
         self.driver = driver.NutanixVolumeDriver(
             configuration=self.configuration)
         with mock.patch.object(driver.NutanixVolumeDriver, '_make_client',

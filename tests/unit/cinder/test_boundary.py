@@ -15,7 +15,12 @@ IMG = '11111111-2222-3333-4444-555555555555'
 # Methods that never call the backend (Cinder-only bookkeeping).
 NO_BACKEND = {'check_for_setup_error', 'create_export', 'ensure_export',
               'remove_export', 'create_group', 'update_group', 'unmanage',
-              'unmanage_snapshot', 'get_driver_options'}
+              'unmanage_snapshot', 'get_driver_options',
+              'get_replication_error_status', 'failover_replication',
+              # without a replication_device it refuses before any call
+              'failover_host',
+              # back to the primary, whose client is not the injected one
+              'failover_completed'}
 # Arguments that differ for one method (a group from its source volumes).
 OVERRIDES = {'create_group_from_src': {'group_snapshot': None}}
 
@@ -44,6 +49,8 @@ class BoundaryTest(base.DriverTestCase):
                                     source_volid=vol.id)],
             'group_snapshot': mock.Mock(id='gs-1'), 'snapshots': [snap],
             'source_vols': [vol], 'refresh': True,
+            'groups': [], 'secondary_id': None,
+            'secondary_backend_id': None,
         }
 
     def _wire(self, client):

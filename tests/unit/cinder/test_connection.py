@@ -1,5 +1,8 @@
 """Unit tests of the iSCSI export."""
 
+from unittest import mock
+
+from cinder import coordination
 from cinder import exception
 
 from nutanix_openstack.cinder import connection
@@ -111,3 +114,25 @@ class ConnectionTest(base.DriverTestCase):
         self.vgs.list.return_value = []
         self.driver.terminate_connection(vol, CONNECTOR)
         self.vgs.detach_iscsi_client.assert_not_called()
+
+
+class ConnectionLockTest(base.DriverTestCase):
+    """Attach and detach of a volume hold a lock of Cinder's coordinator."""
+
+    def test_initialize_and_terminate_hold_the_volume_s_lock(self):
+        vol = self.volume(provider_id='vg-1')
+        names = []
+        real = coordination.COORDINATOR.get_lock
+
+        def get_lock(name):
+            names.append(name)
+            return real(name)
+        with mock.patch.object(coordination.COORDINATOR, 'get_lock',
+                               side_effect=get_lock), \
+                mock.patch.object(self.driver.connection_ops,
+                                  'initialize_connection'), \
+                mock.patch.object(self.driver.connection_ops,
+                                  'terminate_connection'):
+            self.driver.initialize_connection(vol, {'host': 'h'})
+            self.driver.terminate_connection(vol, None)
+        self.assertEqual(['nutanix-connection-%s' % vol.id] * 2, names)

@@ -48,6 +48,26 @@ def test_wsgi_application_from_env(tmp_path, monkeypatch):
     assert len(resp.get_json()['data']) == 2
 
 
+def test_second_wsgi_worker_on_one_data_dir_refuses_and_says_why(
+        tmp_path, monkeypatch):
+    conf_file = tmp_path / 'e.conf'
+    conf_file.write_text('[emulator]\ndata_dir = %s\nusername = u\n'
+                         'password = p\n' % (tmp_path / 'data'))
+    monkeypatch.setenv(wsgi.CONFIG_ENV, str(conf_file))
+    monkeypatch.setattr('nutanix_openstack.emulator.backend.'
+                        'default_disk_store', memstore.MemoryDiskStore)
+    first, second = wsgi._LazyApplication(), wsgi._LazyApplication()
+    path = '/api/clustermgmt/v4.3/config/clusters'
+    auth = {'Authorization': 'Basic dTpw'}
+    assert Client(first).get(path, headers=auth).status_code == 200
+    resp = Client(second).get(path, headers=auth)
+    assert resp.status_code == 503
+    error = resp.get_json()['data']['error'][0]
+    assert 'already served by another process' in error['message']
+    assert error['errorGroup'] == 'EMULATOR_DATA_DIR_IN_USE'
+    first._app.extensions['nutanix_emulator'].close()
+
+
 def test_wsgi_without_config_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv(wsgi.CONFIG_ENV, str(tmp_path / 'missing.conf'))
     with pytest.raises(RuntimeError, match='not found'):

@@ -100,3 +100,25 @@ def test_survives_reopen_and_reset(tmp_path):
     s.reset()
     assert s.kinds() == [] and s.get_setting('task_mode') is None
     s.close()
+
+
+def test_list_json_items_walks_arrays_of_one_kind(store):
+    store.put('vm', 'a', {'nics': [{'extId': 'n1'}, {'extId': 'n2'}]})
+    store.put('vm', 'b', {'nics': None})
+    store.put('vm', 'c', {})
+    store.put('vm', 'd', {'nics': {'extId': 'not-a-list'}})
+    store.put('image', 'e', {'nics': [{'extId': 'other-kind'}]})
+    assert store.list_json_items('vm', '$.nics') == [
+        ('a', {'extId': 'n1'}), ('a', {'extId': 'n2'})]
+
+
+def test_ext_ids_with_field_finds_nested_values_of_one_kind(store):
+    store.put('vm', 'a', {'disks': [{'extId': 'd1'}, {'extId': 'd2'}]})
+    store.put('vm', 'b', {'disks': [{'backingInfo': {'extId': 'd1'}}]})
+    store.put('vm', 'c', {'disks': [{'extId': 'd3'}], 'extId': 'c'})
+    store.put('volume_group', 'g', {'_disks': [{'extId': 'd1'}]})
+    assert sorted(store.ext_ids_with_field('vm', 'extId', 'd1')) == [
+        'a', 'b']
+    assert store.ext_ids_with_field('vm', 'extId', 'd3') == ['c']
+    assert store.ext_ids_with_field('vm', 'extId', 'zz') == []
+    assert store.ext_ids_with_field('vm', 'name', 'd1') == []

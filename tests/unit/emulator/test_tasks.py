@@ -127,3 +127,24 @@ def test_cancel_pending_drops_delayed_tasks(state):
     manager.wait_idle()
     assert ran == [2]
     assert manager.get(ext_id)['status'] == 'SUCCEEDED'
+
+
+def test_async_tasks_beyond_the_pool_wait_queued(state):
+    manager = tasks_mod.TaskManager(state, mode='async', threads=2)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def work(ctx):
+        started.release()
+        assert release.wait(30)
+
+    ids = [manager.submit('Op', work) for _ in range(5)]
+    try:
+        assert started.acquire(timeout=10) and started.acquire(timeout=10)
+        statuses = sorted(manager.get(i)['status'] for i in ids)
+        assert statuses == ['QUEUED'] * 3 + ['RUNNING'] * 2
+    finally:
+        release.set()
+    manager.wait_idle(30)
+    assert [manager.get(i)['status'] for i in ids] == ['SUCCEEDED'] * 5
+    manager.close()

@@ -31,11 +31,14 @@ class TestLoading(testtools.TestCase):
         self.assertIn('nutanix_password', names)
 
     def test_oslo_config_opts_entry_point(self):
-        (group, options), = opts.list_glance_opts()
-        self.assertEqual('glance_store', group)
-        by_name = {o.name: o for o in options}
+        groups = dict(opts.list_glance_opts())
+        self.assertEqual(['coordination', 'glance_store'], sorted(groups))
+        by_name = {o.name: o for o in groups['glance_store']}
         self.assertTrue(by_name['nutanix_password'].secret)
-        for o in options:
+        # The etcd URL may carry credentials.
+        self.assertTrue({o.name: o for o in groups['coordination']}[
+            'backend_url'].secret)
+        for o in groups['glance_store'] + groups['coordination']:
             self.assertTrue(o.help and len(o.help) > 20, o.name)
 
     def test_import_is_cheap(self):

@@ -85,6 +85,10 @@ class BoundaryTest(base.TestCase):
             'connection_info': {'driver_volume_type': 'iscsi',
                                 'data': {'volume_group_ext_id': 'vg-1'}},
             'mountpoint': '/dev/sdb', 'requested_size': 1,
+            # A build a dead nova-compute interrupted: start-up removes
+            # its VM (and logs, never raises, a backend failure).
+            'instances': [base.make_instance(vm_state='building',
+                                             task_state='spawning')],
             'vif': {'id': 'port-1', 'type': 'nutanix',
                     'address': 'fa:16:3e:00:00:01',
                     'details': {'nutanix_subnet_ext_id': 'subnet-1'}},

@@ -11,6 +11,7 @@ from oslo_config import fixture as config_fixture
 
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import images as prism_images
 from nutanix_openstack.prism import locations
 from tests.unit.nova import base
 
@@ -49,6 +50,7 @@ class ImageCacheTestCase(base.TestCase):
         self.image_api.download.return_value = iter([b'a', b'bc'])
         self.client.images.ensure_disk_image.side_effect = lambda x: x
         self.client.images.create_for_upload.return_value = {'extId': 'new'}
+        self.client.lock = prism_images.local_lock
         self.cache = imagecache.ImageCache(self.client, self.image_api,
                                            base.CLUSTER, 'openstack-glance-')
 
@@ -121,12 +123,15 @@ class ImageCacheTestCase(base.TestCase):
                           self.cache.image_for_boot, 'ctx', 'g1', 'raw')
         self.client.images.delete.assert_called_once_with('new')
 
-    def test_without_lock_path_the_lock_is_the_process_s(self):
-        self.conf.config(lock_path=None, group='oslo_concurrency')
-        with mock.patch.object(imagecache.lockutils, 'lock',
-                               wraps=imagecache.lockutils.lock) as lock:
-            self.cache.image_for_boot('ctx', 'g1', 'raw')
-        self.assertFalse(lock.call_args.kwargs['external'])
+    def test_the_fetch_holds_the_client_s_cross_host_lock(self):
+        names = []
+
+        def lock(name):
+            names.append(name)
+            return prism_images.local_lock(name)
+        self.client.lock = lock
+        self.cache.image_for_boot('ctx', 'g1', 'raw')
+        self.assertEqual(['glance-image-g1'], names)
 
     def test_concurrent_boots_fetch_once(self):
         published = []
