@@ -87,12 +87,7 @@ def main(argv=None):
             rc = os.path.join(args.workdir, 'openrc')
             with open(rc, 'w') as f:
                 f.write(stack.openrc())
-            print('\nThe cloud keeps running. Use it with:\n'
-                  '  source %s\n  %s image list\n'
-                  'Logs: %s\nPress Ctrl-C to stop everything.'
-                  % (rc, os.path.join(os.path.dirname(sys.executable),
-                                      'openstack'),
-                     stack.lay.path('logs')))
+            print('\n' + stack.banner(rc))
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

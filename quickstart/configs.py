@@ -11,6 +11,15 @@ import sys
 
 ADMIN_PASSWORD = 'quickstart-admin'
 DB_PASSWORD = 'quickstart-db'
+# The emulator's user and password: the same in the emulator's defaults,
+# the docs and the DevStack plugin.
+EMULATOR_USERNAME = 'admin'
+EMULATOR_PASSWORD = 'Nutanix/4u'
+DEMO_PASSWORD = 'quickstart-demo'
+# Quotas of every project: the walk's servers plus a user's "--min 10".
+QUOTA_INSTANCES = 100
+QUOTA_CORES = 200
+QUOTA_RAM_MB = 204800
 REGION = 'RegionOne'
 
 
@@ -32,6 +41,9 @@ def db(lay, name):
     """The service's database on the stack's own MariaDB."""
     return 'mysql+pymysql://openstack:%s@127.0.0.1:%d/%s?charset=utf8' % (
         DB_PASSWORD, lay.ports['mysql'], name)
+
+
+NOVNC_WEB = '/usr/share/novnc'
 
 
 class Layout(object):
@@ -58,6 +70,35 @@ class Layout(object):
     @property
     def transport_url(self):
         return 'rabbit://guest:guest@127.0.0.1:%d/' % self.ports['rabbit']
+
+    @property
+    def emulated(self):
+        return self.nutanix['endpoint'] == self.url('emulator')
+
+    def novnc_url(self):
+        return self.url('novncproxy', '/vnc_lite.html')
+
+    def vnc(self):
+        """nova.conf [vnc]: nova-novncproxy on loopback."""
+        return {
+            'enabled': 'True',
+            'server_listen': '127.0.0.1',
+            'server_proxyclient_address': '127.0.0.1',
+            'novncproxy_host': '127.0.0.1',
+            'novncproxy_port': str(self.ports['novncproxy']),
+            'novncproxy_base_url': self.novnc_url(),
+        }
+
+    def console_proxy(self):
+        """[nutanix] console options: the emulator's console server.
+
+        A real cluster's consoles are relayed by Prism (its own host and
+        port, the driver's defaults).
+        """
+        if not self.emulated:
+            return {}
+        return {'console_proxy_host': '127.0.0.1',
+                'console_proxy_port': str(self.ports['vnc'])}
 
     def authtoken(self):
         return {
@@ -165,6 +206,8 @@ def nova_conf(lay):
             'use_rootwrap_daemon': 'False',
             'osapi_compute_workers': '1',
             'metadata_workers': '1',
+            # noVNC's pages for nova-novncproxy (Debian's novnc).
+            'web': NOVNC_WEB,
         },
         'api': {'auth_strategy': 'keystone'},
         'api_database': {'connection': db(lay, 'nova_api')},
@@ -178,19 +221,24 @@ def nova_conf(lay):
         'service_user': dict(lay.service_auth(),
                              send_service_user_token='True'),
         'scheduler': {'discover_hosts_in_cells_interval': '2'},
+        # Default quotas of every project: the walk's servers and a user's
+        # "openstack server create --min 10" fit.
+        'quota': {'instances': str(QUOTA_INSTANCES),
+                  'cores': str(QUOTA_CORES),
+                  'ram': str(QUOTA_RAM_MB)},
         'conductor': {'workers': '1'},
-        'vnc': {'enabled': 'False'},
+        'vnc': lay.vnc(),
         'oslo_concurrency': {'lock_path': lay.path('locks')},
         'oslo_policy': {'enforce_new_defaults': 'False',
                         'enforce_scope': 'False'},
-        'nutanix': {
+        'nutanix': dict({
             'endpoints': lay.nutanix['endpoint'],
             'username': lay.nutanix['username'],
             'password': lay.nutanix['password'],
             'verify_ssl': str(lay.nutanix.get('verify_ssl', False)),
             'storage_container': lay.nutanix['storage_container'],
             'task_poll_interval': '0.2',
-        },
+        }, **lay.console_proxy()),
     })
 
 
@@ -219,8 +267,13 @@ def cinder_conf(lay):
         'service_user': dict(lay.service_auth(),
                              send_service_user_token='True'),
         'oslo_concurrency': {'lock_path': lay.path('locks')},
+        # Backups are switched off in the policy (no cinder-backup runs
+        # until a Nutanix backup driver exists): 403, and no backup record
+        # that could never be deleted.
         'oslo_policy': {'enforce_new_defaults': 'False',
-                        'enforce_scope': 'False'},
+                        'enforce_scope': 'False',
+                        'policy_file': lay.path('etc', 'cinder',
+                                                'policy.yaml')},
         'coordination': {'backend_url': 'file://%s'
                          % lay.path('cinder', 'coordination')},
         'nutanix': dict(
@@ -229,6 +282,18 @@ def cinder_conf(lay):
                 'nutanix_openstack.cinder.driver.NutanixVolumeDriver'),
             volume_backend_name='nutanix'),
     })
+
+
+# Cinder policy rules that switch the backup API off ("!": nobody).
+CINDER_BACKUP_OFF = ('backup:create', 'backup:restore', 'backup:update',
+                     'backup:backup-import', 'backup:export-import')
+
+
+def cinder_policy():
+    lines = ['# The quick start runs no cinder-backup: backups are refused '
+             '(403).']
+    lines += ['"%s": "!"' % rule for rule in CINDER_BACKUP_OFF]
+    return '\n'.join(lines) + '\n'
 
 
 def neutron_conf(lay):
@@ -268,6 +333,8 @@ def emulator_conf(lay, data_dir):
             'username': lay.nutanix['username'],
             'password': lay.nutanix['password'],
             'task_mode': 'async',
+            # VM consoles (RFB) for nova-novncproxy, on listen_host.
+            'console_port': str(lay.ports['vnc']),
             # The walk's cluster-side URL import fetches from a file
             # server on 127.0.0.1 (refused by default: SSRF).
             'allow_local_url_sources': 'True',

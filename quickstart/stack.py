@@ -26,6 +26,14 @@ DEFAULT_PORTS = {
     'mysql': 3307,
     'rabbit': 5672,
     'rabbit_dist': 25672,
+    # Erlang's port mapper: our own, on loopback, stopped with the stack
+    # (started by RabbitMQ it would listen on every interface and outlive
+    # it).
+    'epmd': 4369,
+    # The emulator's VM consoles (RFB), relayed by nova-novncproxy.
+    'vnc': 5900,
+    'novncproxy': 6080,
+    'horizon': 8080,
 }
 
 DATABASES = ('keystone', 'glance', 'placement', 'nova_api', 'nova',
@@ -50,8 +58,8 @@ class Stack(object):
         self.real_cluster = nutanix is not None
         self.nutanix = nutanix or {
             'endpoint': 'http://127.0.0.1:%d' % self.ports['emulator'],
-            'username': 'admin',
-            'password': 'nutanix/4u',
+            'username': configs.EMULATOR_USERNAME,
+            'password': configs.EMULATOR_PASSWORD,
             'storage_container': 'default-container',
             'verify_ssl': False,
         }
@@ -187,7 +195,26 @@ class Stack(object):
                 'rabbitmq-server); tools/quickstart.sh installs it as root')
         base = self.lay.path('rabbitmq')
         os.makedirs(base, exist_ok=True)
+        epmd = shutil.which('epmd') or '/usr/bin/epmd'
+        self.group.start('epmd', [epmd, '-address', '127.0.0.1',
+                                  '-port', str(self.ports['epmd'])])
+        deadline = time.time() + 30
+        while not procs.port_open(self.ports['epmd']):
+            self.group.check_alive()
+            if time.time() > deadline:
+                raise procs.ServiceFailed('epmd did not start:\n%s'
+                                          % self.group.tail('epmd'))
+            time.sleep(0.2)
         env = {
+            # Register with our epmd (Erlang would otherwise start its own,
+            # daemonized, on every interface).
+            'ERL_EPMD_ADDRESS': '127.0.0.1',
+            'ERL_EPMD_PORT': str(self.ports['epmd']),
+            # The distribution listener (RABBITMQ_DIST_PORT) on loopback too.
+            'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS':
+                '-kernel inet_dist_use_interface {127,0,0,1}',
+            'RABBITMQ_CTL_ERL_ARGS':
+                '-kernel inet_dist_use_interface {127,0,0,1}',
             'RABBITMQ_NODENAME': 'qs%d@localhost' % self.ports['rabbit'],
             'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
             'RABBITMQ_NODE_PORT': str(self.ports['rabbit']),
@@ -263,6 +290,14 @@ class Stack(object):
             ('cinder', 'volumev3',
              self.lay.url('cinder', '/v3/$(project_id)s')),
         ]
+        # A project and user of the operator's own, as a cloud gives one.
+        demo = conn.identity.create_project(name='demo', domain_id='default',
+                                            description='quick start demo')
+        demo_user = conn.identity.create_user(
+            name='demo', password=configs.DEMO_PASSWORD,
+            default_project_id=demo.id, domain_id='default')
+        member = conn.identity.find_role('member')
+        conn.identity.assign_project_role_to_user(demo, demo_user, member)
         for name, stype, url in services:
             svc = conn.identity.create_service(name=name, type=stype)
             for iface in ('public', 'internal', 'admin'):
@@ -334,9 +369,17 @@ class Stack(object):
                    '--name', 'cell1'], log)
         self._gunicorn('nova', 'nova.wsgi.osapi_compute:application',
                        ['nova-api'], env={'OS_NOVA_CONFIG_DIR': etc})
-        for svc in ('nova-conductor', 'nova-scheduler', 'nova-compute'):
+        if not os.path.exists(os.path.join(configs.NOVNC_WEB,
+                                           'vnc_lite.html')):
+            raise procs.ServiceFailed(
+                'noVNC is not installed (apt-get install novnc); '
+                'tools/quickstart.sh installs it as root')
+        for svc in ('nova-conductor', 'nova-scheduler', 'nova-compute',
+                    'nova-novncproxy'):
             self.group.start(svc, [procs.bin_path(svc), '--config-file', conf])
         procs.wait_http(self.lay.url('nova', '/v2.1'), self.group, 'nova')
+        procs.wait_http(self.lay.novnc_url(), self.group, 'nova-novncproxy',
+                        ok=(200,))
         # The compute service registers itself; map it into cell1.
         deadline = time.time() + 180
         conn = self.connection()
@@ -358,6 +401,7 @@ class Stack(object):
         etc = self.lay.path('etc', 'cinder')
         conf = self._write('etc/cinder/cinder.conf',
                            configs.cinder_conf(self.lay))
+        self._write('etc/cinder/policy.yaml', configs.cinder_policy())
         self._copy_paste_ini('cinder', 'api-paste.ini', etc)
         os.makedirs(self.lay.path('cinder', 'coordination'), exist_ok=True)
         procs.run([procs.bin_path('cinder-manage'), '--config-file', conf,
@@ -411,6 +455,33 @@ class Stack(object):
             'export OS_IMAGE_API_VERSION=2',
             'export OS_VOLUME_API_VERSION=3',
         ]) + '\n'
+
+    def banner(self, openrc_path):
+        """What an operator needs to use the cloud left running."""
+        osc = procs.bin_path('openstack')
+        n = self.nutanix
+        lines = [
+            'The cloud keeps running. Use it with:',
+            '  source %s' % openrc_path,
+            '  %s image list' % osc,
+            '  (project "demo": OS_USERNAME=demo OS_PROJECT_NAME=demo '
+            'OS_PASSWORD=%s)' % configs.DEMO_PASSWORD,
+        ]
+        if self.real_cluster:
+            lines += ['Nutanix cluster: %s (user %s)'
+                      % (n['endpoint'], n['username'])]
+        else:
+            inventory = n['endpoint'] + '/_emulator/v1/inventory'
+            lines += [
+                'Nutanix emulator (v4 API): %s' % n['endpoint'],
+                '  user %s, password %s' % (n['username'], n['password']),
+                'What the backend holds:',
+                "  curl -s -u '%s:%s' %s"
+                % (n['username'], n['password'], inventory),
+            ]
+        lines += ['Logs: %s' % self.lay.path('logs'),
+                  'Press Ctrl-C to stop everything.']
+        return '\n'.join(lines)
 
     def cli_env(self):
         env = dict(os.environ)

@@ -41,10 +41,10 @@ FEATURES_OFF = {
         # disk): the Nova driver raises NotImplementedError.
         'pause': 'False',
         'suspend': 'False',
-        # No console, no metadata service, no config drive: the v4 API has
-        # no VM console log, and the stack runs no nova-metadata-api.
+        # No console log, no metadata service, no config drive: the v4 API
+        # has no VM console log, and the stack runs no nova-metadata-api.
+        # (VNC consoles work: nova-novncproxy relays the emulator's.)
         'console_output': 'False',
-        'vnc_console': 'False',
         'spice_console': 'False',
         'serial_console': 'False',
         'metadata_service': 'False',
@@ -209,6 +209,8 @@ class TempestRun(object):
                 'shelve': 'True',
                 'snapshot': 'True',
                 'rescue': 'True',
+                # nova-novncproxy relays the emulator's RFB consoles.
+                'vnc_console': 'True',
                 'disk_config': 'False',
             },
             'image': {

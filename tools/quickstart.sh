@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 . tools/lib/venv.sh
 # open-iscsi: Nova's volume connector carries the host's initiator name.
 ensure_debs qemu-utils:qemu-img rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
-    mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi
+    mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi \
+    novnc:/usr/share/novnc/vnc_lite.html
 ensure_venv
 exec "$VENV/bin/python" -m quickstart "$@"

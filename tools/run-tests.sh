@@ -62,7 +62,8 @@ for stage in $STAGES; do
         # and RabbitMQ from Debian, the rest from the virtualenv.  Nova's
         # volume connector carries the host's open-iscsi initiator name.
         ensure_debs rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
-            mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi
+            mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi \
+            novnc:/usr/share/novnc/vnc_lite.html
         run_stage e2e "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/e2e ;;
     *)
         echo "unknown stage $stage"; exit 2 ;;

@@ -12,6 +12,7 @@ import threading
 import flask
 
 from nutanix_openstack.emulator import config
+from nutanix_openstack.emulator import console
 from nutanix_openstack.emulator import datadir_lock
 from nutanix_openstack.emulator import faults as faults_mod
 from nutanix_openstack.emulator import inventory
@@ -57,6 +58,9 @@ class Backend(object):
                 cluster_ext_id=self.inventory.cluster_ext_id,
                 fault_hook=self.faults.take_task_fault,
                 threads=opts.task_threads)
+            # Console tokens handed out by generate-console-token, checked
+            # by the console server (console.py).
+            self.console_tokens = console.TokenBook()
             # Incoming replications a restart interrupted are never
             # committed.
             from nutanix_openstack.emulator import replication

@@ -8,6 +8,7 @@ from oslo_log import log as logging
 
 from nutanix_openstack.emulator import app as app_mod
 from nutanix_openstack.emulator import config
+from nutanix_openstack.emulator import console
 from nutanix_openstack.emulator import datadir_lock
 from nutanix_openstack.emulator import server
 
@@ -40,6 +41,14 @@ def main(argv=None):
     # Port 0 means "any": say which one was chosen, on stdout too, for
     # scripts that start us.
     print('nutanix-emulator listening on %s' % srv.url, flush=True)
+    consoles = None
+    if opts.console_port is not None:
+        backend = app.extensions['nutanix_emulator']
+        consoles = console.ConsoleServer(
+            backend.state, backend.console_tokens, opts.listen_host,
+            opts.console_port).start()
+        print('nutanix-emulator VM consoles on %s:%d'
+              % (opts.listen_host, consoles.port), flush=True)
 
     def _stop(signum, frame):
         LOG.info("Signal %d received, stopping", signum)
@@ -52,6 +61,8 @@ def main(argv=None):
         pass
     finally:
         srv.shutdown()
+        if consoles is not None:
+            consoles.stop()
         app.extensions['nutanix_emulator'].close()
     return 0
 

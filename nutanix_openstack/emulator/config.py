@@ -41,6 +41,17 @@ emulator_opts = [
     cfg.StrOpt(
         'password', default='Nutanix/4u', secret=True,
         help='Password accepted by HTTP basic authentication.'),
+    cfg.PortOpt(
+        'console_port',
+        help='TCP port of the VM consoles (on listen_host): an RFB (VNC) '
+             'server that nova-novncproxy reaches with the path and token '
+             'of a console (``CONNECT /vnc/vm/<extId>/proxy?token=...``, '
+             'token from the generate-console-token action) and that '
+             'draws the VM\'s name, extId and power state.  Unset: no '
+             'console server (console tokens are still handed out).  0 '
+             'picks a free port (logged).  Point the Nova driver\'s '
+             '``[nutanix] console_proxy_host``/``console_proxy_port`` at '
+             'it.'),
     cfg.StrOpt(
         'tls_cert_file',
         help='PEM certificate for HTTPS. When both tls_cert_file and '

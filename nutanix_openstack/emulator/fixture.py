@@ -268,7 +268,7 @@ class EmulatorProcess(_EmulatorAttributes):
 
     def __init__(self, data_dir=None, tls=False, task_mode='immediate',
                  task_delay=0.0, port=None, allow_local_url_sources=False,
-                 site=1, **options):
+                 console_port=None, site=1, **options):
         self._own_dir = data_dir is None
         self.site = site
         self.base_dir = data_dir or tempfile.mkdtemp(prefix='ntnx-emu-')
@@ -299,6 +299,11 @@ class EmulatorProcess(_EmulatorAttributes):
             if tls:
                 f.write('tls_cert_file = %s\ntls_key_file = %s\n'
                         % (cert, key))
+            # The VM console server (console.py); 0: a free port of ours.
+            self.console_port = None
+            if console_port is not None:
+                self.console_port = console_port or free_port()
+                f.write('console_port = %d\n' % self.console_port)
             inventory_file = self._inventory_file(self.base_dir)
             if inventory_file:
                 f.write('inventory_file = %s\n' % inventory_file)

@@ -272,8 +272,7 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
             LOG.info('Deriving raw DISK_IMAGE %(name)s from image %(id)s',
                      {'name': name, 'id': ext_id})
             try:
-                return self._derive(image, name, derive_request_id(ext_id),
-                                    progress_callback)
+                return self._derive_shared(image, name, progress_callback)
             except (exc.TaskFailed, exc.NotFound) as e:
                 # The shared id answered with an earlier derivation that
                 # failed, or whose image was deleted since: derive afresh.
@@ -282,6 +281,26 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
                          {'rid': derive_request_id(ext_id), 'id': ext_id,
                           'e': e})
                 return self._derive(image, name, None, progress_callback)
+
+    def _derive_shared(self, image, name, progress_callback):
+        """Derive with the image's shared request id.
+
+        A 409 "still being processed" means another process (one without
+        our lock, or one that just died) sent the same request a moment
+        ago: ask again, with the session's backoff and retry count, until
+        the cluster answers with that request's task.
+        """
+        request_id = derive_request_id(image['extId'])
+        attempt = 0
+        while True:
+            try:
+                return self._derive(image, name, request_id,
+                                    progress_callback)
+            except exc.Conflict:
+                if attempt >= self._session.retries:
+                    raise
+                self._session._sleep(self._session._backoff(attempt))
+                attempt += 1
 
     def _derive(self, image, name, request_id, progress_callback):
         ext_id = image['extId']

@@ -21,6 +21,17 @@ from quickstart import stack as stack_mod
 DEFAULT_PORT_BASE = 20000
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'stops_stack: stops the session\'s cloud; runs last')
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # A test that stops the cloud runs after every test that uses it.
+    items.sort(key=lambda item: item.get_closest_marker('stops_stack')
+               is not None)
+
+
 def _report(config, text):
     reporter = config.pluginmanager.get_plugin('terminalreporter')
     if reporter is not None:

@@ -288,13 +288,16 @@ def _migrate_to_host(ext_id):
 
 def _console_token(ext_id):
     _record(ext_id)
+    tokens = _be().console_tokens
 
     # The SDK models the answer as a task; the token and its expiry are
     # in the task's completionDetails.
     def work(ctx):
         expiry = datetime.datetime.now(datetime.timezone.utc) + \
             CONSOLE_TOKEN_LIFETIME
-        ctx.add_detail('token', secrets.token_urlsafe(32))
+        token = secrets.token_urlsafe(32)
+        tokens.issue(token, ext_id, expiry)
+        ctx.add_detail('token', token)
         ctx.add_detail('expirationTime', expiry.isoformat(
             timespec='seconds').replace('+00:00', 'Z'))
     return _submit('kVmGenerateConsoleToken', work, ext_id,

@@ -47,7 +47,8 @@ def emulator():
     global _EMULATOR
     if _EMULATOR is None:
         data_dir = tempfile.mkdtemp(prefix='nova-emu-', dir=_TMP)
-        emu = emulator_fixture.EmulatorProcess(data_dir=data_dir)
+        emu = emulator_fixture.EmulatorProcess(data_dir=data_dir,
+                                               console_port=0)
         emu.start()
         atexit.register(shutil.rmtree, data_dir, True)
         atexit.register(emu.stop)

@@ -1,5 +1,7 @@
 """Power, state sync, destroy, resize, console and resources of the node."""
 
+import socket
+
 import os_resource_classes as orc
 from oslo_utils import uuidutils
 
@@ -130,6 +132,28 @@ class LifecycleTestCase(base.TestCase):
                       console.internal_access_path)
         self.assertGreater(len(console.internal_access_path.split('=')[1]),
                            8)
+
+    def test_vnc_console_is_what_nova_novncproxy_relays(self):
+        # nova-novncproxy connects to host:port, sends CONNECT with the
+        # internal access path, wants a 200 line, then relays RFB.
+        self.cfg.config(group='nutanix', console_proxy_host='127.0.0.1',
+                        console_proxy_port=self.emu.console_port)
+        console = self.driver.get_vnc_console(self.context, self.instance)
+        self.assertEqual(self.emu.console_port, console.port)
+        with socket.create_connection((console.host, console.port),
+                                      timeout=10) as sock:
+            sock.sendall(b'CONNECT %s HTTP/1.1\r\n\r\n'
+                         % console.internal_access_path.encode())
+            answer = b''
+            while not answer.endswith(b'\r\n\r\n'):
+                answer += sock.recv(1)
+            self.assertEqual(b'HTTP/1.1 200 OK\r\n\r\n', answer)
+            self.assertEqual(b'RFB 003.008\n', sock.recv(12))
+        # A stopped instance has no console.
+        self.driver.power_off(self.instance)
+        self.assertRaises(exception.InstanceNotReady,
+                          self.driver.get_vnc_console, self.context,
+                          self.instance)
 
     def test_node_resources_from_the_cluster(self):
         (node,) = self.driver.get_available_nodes()

@@ -18,7 +18,8 @@ from nutanix_openstack.nova import conf as nova_conf
 from nutanix_openstack.prism import client
 from tests.unit.devstack import harness
 
-SECRET = 'service-secret-1'
+# The emulator's password in emulator mode (the same as the quick start's).
+SECRET = 'Nutanix/4u'
 
 
 def client_from(path, group, opts, prefix=''):
@@ -447,7 +448,7 @@ class TestRealClusterMode(object):
 
     @pytest.fixture
     def cluster(self, node):
-        c = node(SERVICE_PASSWORD='cluster-pass-9')
+        c = node(NUTANIX_PASSWORD='cluster-pass-9')
         c.write_devstack_configs()
         c.stack()
         return c
@@ -498,7 +499,7 @@ class TestRealClusterMode(object):
         assert 'nutanix' not in harness.parse_ini(n.nova_conf)
 
     def test_bare_host_port_means_https(self, node):
-        cluster = node(SERVICE_PASSWORD='cluster-pass-9',
+        cluster = node(NUTANIX_PASSWORD='cluster-pass-9',
                        NUTANIX_EMULATOR_TLS='True')
         cluster.write_devstack_configs()
         cluster.stack()

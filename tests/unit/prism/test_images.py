@@ -335,6 +335,51 @@ class EnsureDiskImageTest(base.PrismTestCase):
         self.assertEqual(['d-2'] * 4, results)
         self.assertEqual(1, len(self.requests('POST')))
 
+    def test_the_derivation_request_id_is_the_same_everywhere(self):
+        self._derive_mocks()
+        self.client.images.ensure_disk_image('img-1')
+        (post,) = self.requests('POST')
+        self.assertEqual(images.derive_request_id('img-1'),
+                         post.headers['NTNX-Request-Id'])
+        self.assertNotEqual(images.derive_request_id('img-1'),
+                            images.derive_request_id('img-2'))
+
+    def test_a_replayed_failed_derivation_is_derived_again(self):
+        self._derive_mocks()
+        answers = [base.task(status='FAILED', errorMessages=[
+            {'message': 'an earlier derivation failed'}])]
+        self.m.get(self.url(paths.TASKS + '/ZXJnb24=:task-1'),
+                   json=lambda r, c: answers.pop(0) if answers else
+                   base.task(entities=[(paths.REL_IMAGE, 'd-2')]))
+        self.assertEqual('d-2', self.client.images.ensure_disk_image('img-1'))
+        first, second = self.requests('POST')
+        self.assertEqual(images.derive_request_id('img-1'),
+                         first.headers['NTNX-Request-Id'])
+        self.assertNotEqual(images.derive_request_id('img-1'),
+                            second.headers['NTNX-Request-Id'])
+
+    def test_a_request_still_in_progress_elsewhere_is_joined(self):
+        self._derive_mocks()
+        name = images.derived_disk_image_name('img-1')
+        calls = []
+
+        def post(request, context):
+            calls.append(request.headers['NTNX-Request-Id'])
+            if len(calls) == 1:
+                context.status_code = 409
+                return {'data': {'error': [{'message': 'A request with '
+                                            'NTNX-Request-Id x is still '
+                                            'being processed.'}]}}
+            context.status_code = 202
+            return base.task_ref()
+        self.m.post(self.url(paths.IMAGES), json=post)
+        self.m.get(self.url(paths.IMAGES), json=lambda r, c: {
+            'data': [{'extId': 'd-2', 'name': name, 'type': 'DISK_IMAGE'}]
+            if len(calls) > 1 else [],
+            'metadata': {'totalAvailableResults': int(len(calls) > 1)}})
+        self.assertEqual('d-2', self.client.images.ensure_disk_image('img-1'))
+        self.assertEqual([images.derive_request_id('img-1')] * 2, calls)
+
 
 class MiscTest(base.PrismTestCase):
 
