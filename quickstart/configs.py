@@ -324,8 +324,9 @@ def neutron_conf(lay):
     })
 
 
-def emulator_conf(lay, data_dir):
-    return render({
+def emulator_conf(lay, data_dir, ceph=None):
+    """``ceph``: dict(ceph_conf, rbd_pool, rbd_user) for disks on RBD."""
+    sections = {
         'emulator': {
             'listen_host': '127.0.0.1',
             'listen_port': str(lay.ports['emulator']),
@@ -339,4 +340,7 @@ def emulator_conf(lay, data_dir):
             # server on 127.0.0.1 (refused by default: SSRF).
             'allow_local_url_sources': 'True',
         },
-    })
+    }
+    if ceph:
+        sections['storage'] = dict(ceph, backend='rbd')
+    return render(sections)

@@ -28,6 +28,21 @@ def default_disk_store(root_dir, chunk_size):
     return storage.DiskStore(root_dir, chunk_size=chunk_size)
 
 
+def rbd_disk_store(storage_opts, chunk_size):
+    """The RBD store of ``[storage]``.
+
+    CephUnavailable (a StorageError) when Ceph or the pool cannot be
+    reached.
+    """
+    from nutanix_openstack.emulator.storage import rbdstore
+    return rbdstore.RbdDiskStore(
+        storage_opts.ceph_conf, storage_opts.rbd_pool,
+        rbd_user=storage_opts.rbd_user, chunk_size=chunk_size,
+        connect_timeout=storage_opts.rbd_connect_timeout,
+        busy_timeout=storage_opts.rbd_busy_timeout,
+        busy_interval=storage_opts.rbd_busy_interval)
+
+
 class Backend(object):
     """Everything a request handler needs, built once per app."""
 
@@ -48,7 +63,9 @@ class Backend(object):
             # process are removed at start.
             self.tmp_dir = os.path.join(self.data_dir, 'tmp')
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
-            self._disk_factory = disk_store_factory or default_disk_store
+            self._disk_factory = disk_store_factory
+            # Ceph down or the pool missing: StorageError here, before
+            # anything listens.
             self.disks = self._new_disk_store()
             self.faults = faults_mod.FaultRegistry()
             self.inventory = inventory.load(opts.inventory_file)
@@ -82,7 +99,12 @@ class Backend(object):
             inventory.seed(self.state, self.inventory)
 
     def _new_disk_store(self):
-        return self._disk_factory(self.disks_dir, self.opts.chunk_size)
+        if self._disk_factory is not None:
+            return self._disk_factory(self.disks_dir, self.opts.chunk_size)
+        storage_opts = self.conf[config.STORAGE_GROUP]
+        if storage_opts.backend == 'rbd':
+            return rbd_disk_store(storage_opts, self.opts.chunk_size)
+        return default_disk_store(self.disks_dir, self.opts.chunk_size)
 
     def close(self):
         self.tasks.close(timeout=10)
