@@ -40,6 +40,12 @@ DEFAULT_PORTS = {
 DATABASES = ('keystone', 'glance', 'placement', 'nova_api', 'nova',
              'nova_cell0', 'cinder', 'neutron')
 
+# The quick start's provider network and subnet (flat, on physnet1).
+PROVIDER_NETWORK = 'qs-provider'
+PROVIDER_SUBNET = 'qs-provider-v4'
+PROVIDER_CIDR = '10.20.0.0/22'
+PROVIDER_GATEWAY = '10.20.0.1'
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CEPH_SH = os.path.join(REPO, 'tools', 'ceph.sh')
 
@@ -150,6 +156,7 @@ class Stack(object):
         self._step('glance-api', self.start_glance)
         self._step('placement-api', self.start_placement)
         self._step('neutron', self.start_neutron)
+        self._step('provider network', self.create_provider_network)
         self._step('nova', self.start_nova)
         self._step('cinder', self.start_cinder)
 
@@ -384,7 +391,29 @@ class Stack(object):
                             'OS_NEUTRON_CONFIG_FILES': 'neutron.conf'})
         self.group.start('neutron-rpc-server', [
             procs.bin_path('neutron-rpc-server'), '--config-file', conf])
+        # The ML2 plugin's workers (the nutanix driver's NIC poller, which
+        # sets ports ACTIVE) run here, not in the API or RPC server.
+        self.group.start('neutron-periodic-workers', [
+            procs.bin_path('neutron-periodic-workers'), '--config-file',
+            conf])
         procs.wait_http(self.lay.url('neutron', '/'), self.group, 'neutron')
+
+    def create_provider_network(self):
+        """The shared flat network servers boot on (an AHV subnet).
+
+        Shared, so every project boots on it; external too, as DevStack's
+        ``public`` network (Tempest's public_network_id), although the
+        quick start runs no router.
+        """
+        conn = self.connection()
+        net = conn.network.create_network(
+            name=PROVIDER_NETWORK, shared=True, is_router_external=True,
+            provider_network_type='flat',
+            provider_physical_network=configs.PHYSNET)
+        conn.network.create_subnet(
+            name=PROVIDER_SUBNET, network_id=net.id, ip_version=4,
+            cidr=PROVIDER_CIDR, gateway_ip=PROVIDER_GATEWAY)
+        self.provider_network = net.id
 
     def start_nova(self):
         etc = self.lay.path('etc', 'nova')

@@ -124,7 +124,7 @@ emulator_opts = [
         'replication_retry_interval', default=1.0, min=0.0,
         help='Seconds between two attempts of a replication request.'),
     cfg.IntOpt(
-        'replication_block_size', default=64 * 1024, min=512,
+        'replication_block_size', default=4096, min=512,
         help='Granularity in bytes of changed regions: an incremental '
              'replication compares the chunks that may have changed block '
              'by block and ships only the blocks that differ. Also the '
