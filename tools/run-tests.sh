@@ -14,7 +14,8 @@
 # minutes; see doc/source/quickstart.rst).
 #
 # and the ceph stage: a one-node Ceph on loopback (tools/ceph.sh) for the
-# storage contract tests on RBD (the ...Rbd test classes, tests/ceph).
+# storage contract tests on RBD (the ...Rbd test classes, tests/ceph) and
+# one quick start walk with the emulator's disks on RBD.
 #
 # Usage: tools/run-tests.sh [stage ...]
 #   stages: pep8 genconfig unit functional ceph e2e (default: all of them)
@@ -81,7 +82,14 @@ for stage in $STAGES; do
             rc=1; failed+=("ceph/start")
         fi
         NUTANIX_CEPH_DIR=$ceph_dir bash tools/ceph.sh stop
-        unset NUTANIX_TEST_CEPH_CONF NUTANIX_TEST_CEPH_POOL NUTANIX_TEST_CEPH_USER ;;
+        unset NUTANIX_TEST_CEPH_CONF NUTANIX_TEST_CEPH_POOL NUTANIX_TEST_CEPH_USER
+        # One quick start walk with the emulator's disks on RBD (it starts
+        # and wipes a Ceph of its own); the e2e stage walks on local.
+        ensure_debs rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
+            mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi
+        run_stage ceph/quickstart "$VENV/bin/python" -m quickstart --storage rbd \
+            --port-base "$(( ${NUTANIX_E2E_PORT_BASE:-20000} + 100 ))" \
+            --workdir "$TOP/.state/quickstart-rbd" ;;
     e2e)
         # A whole one-machine OpenStack (tests/e2e/conftest.py): MariaDB
         # and RabbitMQ from Debian, the rest from the virtualenv.  Nova's
