@@ -10,11 +10,12 @@ Two ``nutanix-emulator`` processes (site 1 and site 2, paired) on loopback.
    and replicated (the full copy); then ``--changed`` of it is rewritten and
    the new point replicated.  Reported side by side: bytes written, bytes
    the source sent to the target (the task's ``bytesSent``), their ratio,
-   and the time.  Two change patterns: 64 KiB-aligned 64 KiB writes (the
-   replication block size: sent == written), and 4 KiB writes scattered
-   over the disk (each costs one 64 KiB block: the ratio shows the block
-   granularity honestly).  The replica is restored on site 2 and its
-   sha256 compared with the source disk's.
+   and the time.  Two change patterns: 64 KiB-aligned 64 KiB writes, and
+   4 KiB writes scattered over the disk (4 KiB is the default
+   ``replication_block_size``: a write smaller than a block, or not
+   aligned to one, would cost the whole block and show in the ratio).
+   The replica is restored on site 2 and its sha256 compared with the
+   source disk's.
 2. **Failover of N volumes.** The Cinder driver (in this process, with a
    ``replication_device``) creates N replicated 1 GiB volumes with a few
    MiB written each; site 1 is SIGKILLed and ``failover_host`` is timed

@@ -4,6 +4,8 @@
     python -m quickstart --keep     start, walk, leave it running
     python -m quickstart --no-walk --keep   just a cloud to play with
     python -m quickstart --tempest  also run Tempest (tempest/*.txt lists)
+    python -m quickstart --storage rbd   the emulator's disks on a one-node
+                                         Ceph (tools/ceph.sh)
 """
 
 import argparse
@@ -38,6 +40,11 @@ def parse_args(argv):
                         'the services\' usual ports')
     p.add_argument('--image', help='disk image file for the walk (default: '
                                    'a small qcow2 made with qemu-img)')
+    p.add_argument('--storage', choices=('local', 'rbd'), default='local',
+                   help='where the emulator keeps disk bytes: its local '
+                        'chunk store, or RBD images in a one-node Ceph on '
+                        'loopback that tools/ceph.sh starts in the work '
+                        'dir and wipes at the end')
     p.add_argument('--nutanix-endpoint',
                    help='a real cluster\'s Prism Central URL instead of the '
                         'emulator (with --nutanix-username, '
@@ -61,7 +68,8 @@ def main(argv=None):
                    'verify_ssl': True}
     stack = stack_mod.Stack(args.workdir,
                             ports=stack_mod.ports_from_base(args.port_base),
-                            nutanix=nutanix, horizon=args.horizon)
+                            nutanix=nutanix, storage=args.storage,
+                            horizon=args.horizon)
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt()

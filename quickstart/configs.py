@@ -21,6 +21,8 @@ QUOTA_INSTANCES = 100
 QUOTA_CORES = 200
 QUOTA_RAM_MB = 204800
 REGION = 'RegionOne'
+# The nova-compute service's host: the ML2 driver binds its ports.
+NOVA_HOST = 'quickstart-compute'
 
 
 def render(sections, overrides=None):
@@ -205,7 +207,11 @@ def nova_conf(lay):
             'my_ip': '127.0.0.1',
             # One compute node: a resize can only stay where it is.
             'allow_resize_to_same_host': 'True',
-            'host': 'quickstart-compute',
+            'host': NOVA_HOST,
+            # Ports go ACTIVE when the NIC poller sees their NIC (within a
+            # second or two); a port that never does fails the boot.
+            'vif_plugging_timeout': '120',
+            'vif_plugging_is_fatal': 'True',
             'use_rootwrap_daemon': 'False',
             'osapi_compute_workers': '1',
             'metadata_workers': '1',
@@ -287,6 +293,12 @@ def cinder_conf(lay):
     })
 
 
+# The quick start's provider network: a flat network on this physical
+# network is an untagged AHV subnet; tenant networks get VLANs of the range.
+PHYSNET = 'physnet1'
+TENANT_VLANS = '100:199'
+
+
 # Cinder policy rules that switch the backup API off ("!": nobody).
 CINDER_BACKUP_OFF = ('backup:create', 'backup:restore', 'backup:update',
                      'backup:backup-import', 'backup:export-import')
@@ -300,9 +312,11 @@ def cinder_policy():
 
 
 def neutron_conf(lay):
-    # ML2 with no mechanism driver: Nova's server views always ask Neutron
-    # for ports; servers are booted with "--nic none", so no network is ever
-    # wired and no agent is needed.
+    # ML2 with the "nutanix" mechanism driver and no L2 agent: flat and
+    # VLAN networks on physnet1 become AHV subnets of the cluster, ports of
+    # the compute host become VM NICs, and the driver's NIC poller (in
+    # neutron-periodic-workers) sets them ACTIVE, which sends Nova
+    # network-vif-plugged.
     return render(overrides=lay.overrides.get('neutron'), sections={
         'DEFAULT': {
             'core_plugin': 'ml2',
@@ -312,23 +326,34 @@ def neutron_conf(lay):
             'log_file': lay.path('logs', 'neutron-app.log'),
             'api_workers': '1',
             'rpc_workers': '1',
-            'notify_nova_on_port_status_changes': 'False',
-            'notify_nova_on_port_data_changes': 'False',
+            'notify_nova_on_port_status_changes': 'True',
+            'notify_nova_on_port_data_changes': 'True',
             'state_path': lay.path('neutron'),
         },
         'database': {'connection': db(lay, 'neutron')},
         'keystone_authtoken': lay.authtoken(),
-        'ml2': {'type_drivers': 'flat', 'tenant_network_types': '',
-                'mechanism_drivers': '', 'extension_drivers': ''},
-        'ml2_type_flat': {'flat_networks': ''},
+        'nova': lay.service_auth(),
+        'ml2': {'type_drivers': 'flat,vlan', 'tenant_network_types': 'vlan',
+                'mechanism_drivers': 'nutanix', 'extension_drivers': ''},
+        'ml2_type_flat': {'flat_networks': PHYSNET},
+        'ml2_type_vlan': {'network_vlan_ranges': '%s:%s' % (PHYSNET,
+                                                            TENANT_VLANS)},
+        'ml2_nutanix': dict(
+            {k: v for k, v in lay.nutanix_opts('').items()
+             if k != 'storage_container'},
+            compute_hosts=NOVA_HOST,
+            physical_networks=PHYSNET,
+            nic_poll_interval='0.5',
+            nic_poll_initial_delay='0'),
         'oslo_concurrency': {'lock_path': lay.path('locks')},
         'oslo_policy': {'enforce_new_defaults': 'False',
                         'enforce_scope': 'False'},
     })
 
 
-def emulator_conf(lay, data_dir):
-    return render({
+def emulator_conf(lay, data_dir, ceph=None):
+    """``ceph``: dict(ceph_conf, rbd_pool, rbd_user) for disks on RBD."""
+    sections = {
         'emulator': {
             'listen_host': '127.0.0.1',
             'listen_port': str(lay.ports['emulator']),
@@ -342,4 +367,7 @@ def emulator_conf(lay, data_dir):
             # server on 127.0.0.1 (refused by default: SSRF).
             'allow_local_url_sources': 'True',
         },
-    })
+    }
+    if ceph:
+        sections['storage'] = dict(ceph, backend='rbd')
+    return render(sections)

@@ -9,6 +9,7 @@ Keystone.  Nothing listens beyond 127.0.0.1.
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -39,7 +40,25 @@ DEFAULT_PORTS = {
 DATABASES = ('keystone', 'glance', 'placement', 'nova_api', 'nova',
              'nova_cell0', 'cinder', 'neutron')
 
+# The quick start's provider network and subnet (flat, on physnet1).
+PROVIDER_NETWORK = 'qs-provider'
+PROVIDER_SUBNET = 'qs-provider-v4'
+PROVIDER_CIDR = '10.20.0.0/22'
+PROVIDER_GATEWAY = '10.20.0.1'
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CEPH_SH = os.path.join(REPO, 'tools', 'ceph.sh')
+
+
+def ceph_port(ports):
+    """The Ceph monitor's port.
+
+    Beside the stack's ports when they come from a base, tools/ceph.sh's
+    default otherwise.
+    """
+    if ports['emulator'] == DEFAULT_PORTS['emulator']:
+        return 23300
+    return max(ports.values()) + 1
 
 
 def ports_from_base(base):
@@ -52,10 +71,14 @@ def ports_from_base(base):
 class Stack(object):
 
     def __init__(self, workdir, ports=None, nutanix=None, say=print,
-                 overrides=None, horizon=False):
+                 overrides=None, storage='local', horizon=False):
         self.workdir = os.path.abspath(workdir)
         self.horizon = horizon
         self.ports = ports or dict(DEFAULT_PORTS)
+        # 'rbd': the emulator keeps its disks in a one-node Ceph that
+        # tools/ceph.sh starts under the work dir (and stops and wipes).
+        self.storage = storage
+        self.ceph_started = False
         self.real_cluster = nutanix is not None
         self.nutanix = nutanix or {
             'endpoint': 'http://127.0.0.1:%d' % self.ports['emulator'],
@@ -66,6 +89,9 @@ class Stack(object):
         }
         self.lay = configs.Layout(self.workdir, self.ports, self.nutanix,
                                   overrides)
+        self.ceph_env = dict(os.environ,
+                             NUTANIX_CEPH_DIR=self.lay.path('ceph'),
+                             NUTANIX_CEPH_PORT=str(ceph_port(self.ports)))
         # Services import our plugins from this tree, also when the
         # environment holds an older non-editable install of it (which
         # Nova needs for the nova.virt.nutanix shim).
@@ -121,6 +147,8 @@ class Stack(object):
         self.say('Starting services (work dir %s, logs in %s)'
                  % (self.workdir, self.lay.path('logs')))
         if not self.real_cluster:
+            if self.storage == 'rbd':
+                self._step('ceph', self.start_ceph)
             self._step('nutanix-emulator', self.start_emulator)
         self._step('mariadb', self.start_mysql)
         self._step('rabbitmq', self.start_rabbit)
@@ -129,16 +157,28 @@ class Stack(object):
         self._step('glance-api', self.start_glance)
         self._step('placement-api', self.start_placement)
         self._step('neutron', self.start_neutron)
+        self._step('provider network', self.create_provider_network)
         self._step('nova', self.start_nova)
         self._step('cinder', self.start_cinder)
         if self.horizon:
             self._step('horizon', self.start_horizon)
 
+    def start_ceph(self):
+        self.ceph_started = True
+        with open(self._log('ceph'), 'w') as log:
+            subprocess.run(['bash', CEPH_SH, 'start'], env=self.ceph_env,
+                           stdout=log, stderr=subprocess.STDOUT, check=True)
+
     def start_emulator(self):
         data_dir = self.lay.path('emulator')
         os.makedirs(data_dir, exist_ok=True)
+        ceph = None
+        if self.storage == 'rbd':
+            ceph = {'ceph_conf': self.lay.path('ceph', 'ceph.conf'),
+                    'rbd_pool': 'nutanix-emulator',
+                    'rbd_user': 'nutanix-emulator'}
         conf = self._write('etc/nutanix-emulator.conf',
-                           configs.emulator_conf(self.lay, data_dir))
+                           configs.emulator_conf(self.lay, data_dir, ceph))
         self.group.start('emulator', [procs.bin_path('nutanix-emulator'),
                                       '--config-file', conf])
         procs.wait_http(self.nutanix['endpoint'] +
@@ -354,7 +394,29 @@ class Stack(object):
                             'OS_NEUTRON_CONFIG_FILES': 'neutron.conf'})
         self.group.start('neutron-rpc-server', [
             procs.bin_path('neutron-rpc-server'), '--config-file', conf])
+        # The ML2 plugin's workers (the nutanix driver's NIC poller, which
+        # sets ports ACTIVE) run here, not in the API or RPC server.
+        self.group.start('neutron-periodic-workers', [
+            procs.bin_path('neutron-periodic-workers'), '--config-file',
+            conf])
         procs.wait_http(self.lay.url('neutron', '/'), self.group, 'neutron')
+
+    def create_provider_network(self):
+        """The shared flat network servers boot on (an AHV subnet).
+
+        Shared, so every project boots on it; external too, as DevStack's
+        ``public`` network (Tempest's public_network_id), although the
+        quick start runs no router.
+        """
+        conn = self.connection()
+        net = conn.network.create_network(
+            name=PROVIDER_NETWORK, shared=True, is_router_external=True,
+            provider_network_type='flat',
+            provider_physical_network=configs.PHYSNET)
+        conn.network.create_subnet(
+            name=PROVIDER_SUBNET, network_id=net.id, ip_version=4,
+            cidr=PROVIDER_CIDR, gateway_ip=PROVIDER_GATEWAY)
+        self.provider_network = net.id
 
     def start_nova(self):
         etc = self.lay.path('etc', 'nova')
@@ -459,6 +521,10 @@ class Stack(object):
 
     def stop(self):
         self.group.stop_all()
+        if self.ceph_started:
+            subprocess.run(['bash', CEPH_SH, 'stop'], env=self.ceph_env,
+                           stdout=subprocess.DEVNULL)
+            self.ceph_started = False
 
     # -- for the operator --------------------------------------------------
     def openrc(self):

@@ -24,6 +24,7 @@ import time
 
 from quickstart import configs
 from quickstart import procs
+from quickstart import stack as stack_mod
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE_LIST = os.path.join(REPO, 'tempest', 'include-list.txt')
@@ -54,8 +55,6 @@ FEATURES_OFF = {
         'live_migration': 'False',
         'cold_migration': 'False',
         'shelve_migrate': 'False',
-        # No networking is wired (ML2 without a mechanism driver).
-        'interface_attach': 'False',
         # Setting a guest's password needs an agent in a guest we do not
         # run.  (Nova's API still returns the generated adminPass, so
         # enable_instance_password stays on: Tempest checks the schema.)
@@ -71,6 +70,16 @@ FEATURES_OFF = {
         # The stack runs no cinder-backup.
         'backup': 'False',
         'extend_attached_encrypted_volume': 'False',
+    },
+    'network-feature-enabled': {
+        # AHV IP address management is IPv4 only: IPv6 subnets are not
+        # carried to the cluster (doc/source/networking.rst, Limits).
+        'ipv6': 'False',
+        'ipv6_subnet_attributes': 'False',
+        # No L3 (routers, floating IPs) and no port security: the quick
+        # start runs no L3 agent and AHV VLAN subnets have no port filter.
+        'floating_ips': 'False',
+        'port_security': 'False',
     },
     'image-feature-enabled': {
         # glance-api is not configured to convert, and no HTTP store.
@@ -161,7 +170,18 @@ class TempestRun(object):
         return server, 'http://127.0.0.1:%d/%s' % (server.server_address[1],
                                                    name)
 
-    def conf_sections(self, image_ids, flavor_ids, http_image=None):
+    def network_facts(self):
+        """The provider network's id and Neutron's loaded extensions."""
+        conn = self.stack.connection()
+        net = conn.network.find_network(stack_mod.PROVIDER_NETWORK)
+        return {
+            'public_network_id': net.id if net is not None else '',
+            'extensions': sorted(e.alias for e in conn.network.extensions()),
+        }
+
+    def conf_sections(self, image_ids, flavor_ids, http_image=None,
+                      network=None):
+        network = network or {'public_network_id': '', 'extensions': []}
         lay = self.stack.lay
         build_timeout = '300'
         sections = {
@@ -177,8 +197,9 @@ class TempestRun(object):
                 'admin_project_name': 'admin',
                 'admin_domain_name': 'Default',
                 'use_dynamic_credentials': 'True',
-                # No tenant networks can exist (ML2 with no type for
-                # tenants): servers boot without a NIC.
+                # No routers (no L3 agent): Tempest's per-project network,
+                # subnet and router cannot be made.  Servers boot on the
+                # shared provider network ([compute] fixed_network_name).
                 'create_isolated_networks': 'False',
             },
             'identity': {
@@ -199,8 +220,10 @@ class TempestRun(object):
                 'min_compute_nodes': '1',
                 'build_timeout': build_timeout,
                 'region': configs.REGION,
-                # From 2.37 a server create must choose its networks, and
-                # Tempest only sends a choice when it has a network.
+                'fixed_network_name': stack_mod.PROVIDER_NETWORK,
+                # The time budget of the end-to-end stage: the tests of
+                # microversions above 2.36 (mostly the same calls with
+                # other schemas) are not run.
                 'min_microversion': '2.1',
                 'max_microversion': '2.36',
             },
@@ -234,6 +257,14 @@ class TempestRun(object):
                 'storage_protocol': 'iSCSI',
                 'vendor_name': 'Nutanix',
                 'volume_size': '1',
+                # The driver names a snapshot's recovery point as Cinder
+                # names the snapshot (Tempest's default is LVM's
+                # "_snapshot-%s").
+                'manage_snapshot_ref': 'source-name,snapshot-%s',
+                # Uploads to other formats convert with qemu-img as root
+                # (privsep through cinder-rootwrap), which the quick start,
+                # run as a user without sudo rules, does not have.
+                'disk_format': 'raw',
                 'build_timeout': build_timeout,
                 'min_microversion': '3.0',
                 'max_microversion': 'latest',
@@ -249,13 +280,26 @@ class TempestRun(object):
             'validation': {
                 'run_validation': 'False',
             },
+            'network': {
+                'region': configs.REGION,
+                # The quick start's shared flat provider network (an AHV
+                # subnet on VLAN 0) is the public network too.
+                'public_network_id': network['public_network_id'],
+                'floating_network_name': '',
+                'project_network_cidr': '10.100.0.0/16',
+                'project_network_mask_bits': '28',
+                'build_timeout': build_timeout,
+            },
+            'network-feature-enabled': {
+                # What the ML2 plugin really loads (no service plugins).
+                'api_extensions': ','.join(network['extensions']),
+            },
             'service_available': {
                 'glance': 'True',
                 'nova': 'True',
                 'cinder': 'True',
-                # Neutron runs only because Nova's server views always ask
-                # it for ports; nothing network-related is offered.
-                'neutron': 'False',
+                # ML2 with the nutanix mechanism driver: ports are NICs.
+                'neutron': 'True',
                 'swift': 'False',
                 'horizon': 'False',
             },
@@ -277,7 +321,8 @@ class TempestRun(object):
         self.init_workspace()
         image_ids, flavor_ids = self.create_resources()
         text = configs.render(
-            self.conf_sections(image_ids, flavor_ids, http_image),
+            self.conf_sections(image_ids, flavor_ids, http_image,
+                               self.network_facts()),
             self.stack.lay.overrides.get('tempest'))
         with open(self.conf_path, 'w') as f:
             f.write(text)

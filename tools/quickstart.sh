@@ -5,6 +5,7 @@
 #
 #   bash tools/quickstart.sh            start, walk, stop
 #   bash tools/quickstart.sh --keep     leave it running afterwards
+#   bash tools/quickstart.sh --storage rbd   emulator disks on a one-node Ceph
 #   bash tools/quickstart.sh --help     all options
 #
 # Needs Python 3.11; as root it installs the Debian packages it needs
@@ -18,4 +19,8 @@ ensure_debs qemu-utils:qemu-img rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-s
     mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi \
     novnc:/usr/share/novnc/vnc_lite.html
 ensure_venv
+# --storage rbd: python-rbd from Debian, linked into the virtualenv.
+case " $* " in
+*" --storage rbd "*|*" --storage=rbd "*) ensure_ceph_python || exit 1 ;;
+esac
 exec "$VENV/bin/python" -m quickstart "$@"

@@ -13,12 +13,16 @@
 # loopback with our drivers, the operator's walk and Tempest (about 12
 # minutes; see doc/source/quickstart.rst).
 #
+# and the ceph stage: a one-node Ceph on loopback (tools/ceph.sh) for the
+# storage contract tests on RBD (the ...Rbd test classes, tests/ceph) and
+# one quick start walk with the emulator's disks on RBD.
+#
 # Usage: tools/run-tests.sh [stage ...]
-#   stages: pep8 genconfig unit functional e2e (default: all of them)
+#   stages: pep8 genconfig unit functional ceph e2e (default: all of them)
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
-STAGES=${*:-pep8 genconfig unit functional e2e}
+STAGES=${*:-pep8 genconfig unit functional ceph e2e}
 . tools/lib/venv.sh
 
 rc=0
@@ -52,11 +56,40 @@ for stage in $STAGES; do
     genconfig)
         run_stage genconfig bash tools/genconfig.sh --check ;;
     unit|functional)
+        # The storage tests' RBD variants run in the ceph stage, on a Ceph
+        # of their own; here there is none.
+        export NUTANIX_TEST_SKIP_RBD=1
         for area in prism emulator glance cinder nova neutron devstack osc; do
             [ -d "tests/$stage/$area" ] || continue
             run_stage "$stage/$area" "$VENV/bin/python" -m pytest -q \
                 -p no:cacheprovider "tests/$stage/$area"
         done ;;
+    ceph)
+        # Ceph from Debian (installed by tools/ceph.sh), python-rbd linked
+        # into the virtualenv; the contract tests on RBD.
+        unset NUTANIX_TEST_SKIP_RBD
+        ceph_dir=$TOP/.state/ceph-stage
+        if NUTANIX_CEPH_DIR=$ceph_dir bash tools/ceph.sh start && ensure_ceph_python; then
+            # shellcheck disable=SC1091
+            . "$ceph_dir/env"
+            run_stage ceph/storage "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+                -k Rbd tests/unit/emulator/test_storage.py \
+                tests/unit/emulator/test_storage_cow.py \
+                tests/unit/emulator/test_storage_durability.py \
+                tests/unit/emulator/test_storage_extents.py
+            run_stage ceph/emulator "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/ceph
+        else
+            rc=1; failed+=("ceph/start")
+        fi
+        NUTANIX_CEPH_DIR=$ceph_dir bash tools/ceph.sh stop
+        unset NUTANIX_TEST_CEPH_CONF NUTANIX_TEST_CEPH_POOL NUTANIX_TEST_CEPH_USER
+        # One quick start walk with the emulator's disks on RBD (it starts
+        # and wipes a Ceph of its own); the e2e stage walks on local.
+        ensure_debs rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server \
+            mariadb-server:mariadbd open-iscsi:/etc/iscsi/initiatorname.iscsi
+        run_stage ceph/quickstart "$VENV/bin/python" -m quickstart --storage rbd \
+            --port-base "$(( ${NUTANIX_E2E_PORT_BASE:-20000} + 100 ))" \
+            --workdir "$TOP/.state/quickstart-rbd" ;;
     e2e)
         # A whole one-machine OpenStack (tests/e2e/conftest.py): MariaDB
         # and RabbitMQ from Debian, the rest from the virtualenv.  Nova's

@@ -57,7 +57,13 @@ def compute(disks, disk_id, ref_disk_id=None, offset=0, length=None,
         if start >= stop:
             continue
         new = _read(disks, disk_id, size, start, stop - start)
+        if ref_disk_id is None and new.count(0) < block_size:
+            # No block of it can be all zeros: all of it is data.
+            _append(regions, start, stop - start, REGULAR)
+            continue
         old = _read(disks, ref_disk_id, ref_size, start, stop - start)
+        if new == old:
+            continue
         for pos in range(0, stop - start, block_size):
             block = new[pos:pos + block_size]
             if block == old[pos:pos + block_size]:

@@ -11,6 +11,7 @@ from nutanix_openstack.emulator import config
 from nutanix_openstack.emulator import console
 from nutanix_openstack.emulator import datadir_lock
 from nutanix_openstack.emulator import server
+from nutanix_openstack.emulator.storage import errors as storage_errors
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +30,13 @@ def main(argv=None):
     opts = conf[config.GROUP]
     try:
         app = app_mod.create_app(conf)
+    except storage_errors.StorageError as exc:
+        # Ceph down, the pool missing, python-rbd not installed: refuse
+        # to start, saying why.
+        LOG.error("Cannot start: %s", exc)
+        print('nutanix-emulator: cannot start: %s' % exc, file=sys.stderr,
+              flush=True)
+        return 1
     except datadir_lock.DataDirInUse as exc:
         LOG.error("%s", exc)
         print(exc, file=sys.stderr, flush=True)

@@ -1,8 +1,9 @@
-"""oslo.config options of the emulator (``[emulator]`` section)."""
+"""oslo.config options of the emulator (``[emulator]`` and ``[storage]``)."""
 
 from oslo_config import cfg
 
 GROUP = 'emulator'
+STORAGE_GROUP = 'storage'
 
 emulator_opts = [
     cfg.HostAddressOpt(
@@ -81,7 +82,9 @@ emulator_opts = [
     cfg.IntOpt(
         'chunk_size', default=4 * 1024 * 1024, min=4096,
         help='Chunk size in bytes of the copy-on-write disk store. Changing '
-             'it for an existing data_dir is not supported.'),
+             'it for an existing data_dir is not supported. With '
+             '[storage] backend = rbd it is the RBD object size of new '
+             'images (a power of two, 4 KiB to 32 MiB).'),
     cfg.IntOpt(
         'url_fetch_timeout', default=60, min=1,
         help='Connect/read timeout in seconds when the emulator fetches the '
@@ -121,7 +124,7 @@ emulator_opts = [
         'replication_retry_interval', default=1.0, min=0.0,
         help='Seconds between two attempts of a replication request.'),
     cfg.IntOpt(
-        'replication_block_size', default=64 * 1024, min=512,
+        'replication_block_size', default=4096, min=512,
         help='Granularity in bytes of changed regions: an incremental '
              'replication compares the chunks that may have changed block '
              'by block and ships only the blocks that differ. Also the '
@@ -138,22 +141,70 @@ emulator_opts = [
 ]
 
 
+storage_opts = [
+    cfg.StrOpt(
+        'backend', default='local', choices=[
+            ('local', 'copy-on-write chunk files under data_dir/disks '
+                      '(embedded, the default)'),
+            ('rbd', 'every disk an RBD image in a Ceph pool: snapshots '
+                    'and clones are RBD snapshots and clone v2 clones')],
+        help='Where the emulator keeps disk bytes. Image, VM and volume '
+             'group metadata stays in data_dir/state.sqlite either way. '
+             'Related options: ceph_conf, rbd_user, rbd_pool.'),
+    cfg.StrOpt(
+        'ceph_conf', default='/etc/ceph/ceph.conf',
+        help='Ceph configuration file (monitors, keyring) used with '
+             'backend = rbd.'),
+    cfg.StrOpt(
+        'rbd_user',
+        help='Ceph client id (without "client.") used with backend = rbd; '
+             'it needs "profile rbd" on rbd_pool. Unset: client.admin.'),
+    cfg.StrOpt(
+        'rbd_pool', default='nutanix-emulator',
+        help='Ceph pool holding the disks with backend = rbd. It must '
+             'exist (ceph osd pool create, rbd pool init); the emulator '
+             'refuses to start without it. Give the emulator a pool of '
+             'its own: an admin reset removes every image in it.'),
+    cfg.IntOpt(
+        'rbd_connect_timeout', default=10, min=1,
+        help='Seconds to wait for the Ceph monitors at start (the emulator '
+             'refuses to start after that) and for any later monitor or '
+             'OSD operation.'),
+    cfg.IntOpt(
+        'rbd_busy_timeout', default=60, min=0,
+        help='Seconds a delete retries while the RBD image still has a '
+             'watcher (a client killed with the image open keeps one '
+             'until the OSD times it out).'),
+    cfg.FloatOpt(
+        'rbd_busy_interval', default=0.5, min=0.01,
+        help='Seconds between those retries. Related options: '
+             'rbd_busy_timeout.'),
+]
+
+
 def register_opts(conf):
     conf.register_opts(emulator_opts, group=GROUP)
+    conf.register_opts(storage_opts, group=STORAGE_GROUP)
 
 
 def make_conf(args=None, **overrides):
     """A private ConfigOpts (never the global CONF) for the emulator.
 
-    The options are registered, parsed from ``args`` and then overridden.
+    The options are registered, parsed from ``args`` and then overridden:
+    ``name=value`` for ``[emulator]``, ``storage_<name>=value`` for
+    ``[storage]``.
     """
     conf = cfg.ConfigOpts()
     register_opts(conf)
     conf(args or [], project='nutanix-emulator', default_config_files=[])
     for name, value in overrides.items():
-        conf.set_override(name, value, group=GROUP)
+        if name.startswith('storage_'):
+            conf.set_override(name[len('storage_'):], value,
+                              group=STORAGE_GROUP)
+        else:
+            conf.set_override(name, value, group=GROUP)
     return conf
 
 
 def list_opts():
-    return [(GROUP, emulator_opts)]
+    return [(GROUP, emulator_opts), (STORAGE_GROUP, storage_opts)]

@@ -205,10 +205,12 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
 
     def __init__(self, tls=False, task_mode='immediate', task_delay=0.0,
                  chunk_size=None, allow_local_url_sources=False, site=1,
-                 **options):
+                 storage=None, **options):
         super().__init__()
         self.site = site
         self.options = options
+        # storage: [storage] options, e.g. dict(backend='rbd', ...).
+        self.storage = dict(storage or {})
         self.allow_local_url_sources = allow_local_url_sources
         self.tls = tls
         self.task_mode = task_mode
@@ -232,6 +234,8 @@ class EmulatorFixture(fixtures.Fixture, _EmulatorAttributes):
         if inventory_file:
             overrides['inventory_file'] = inventory_file
         overrides.update(self.options)
+        for name, value in self.storage.items():
+            overrides['storage_' + name] = value
         cert = key = None
         if self.tls:
             cert, key = make_self_signed_cert(self.data_dir)

@@ -11,10 +11,10 @@ surface; the real clusters speak their own):
    one staging disk per disk recovery point: a copy-on-write clone of its
    replica of that base when it has it, an empty disk otherwise, and says
    which bases it had.
-2. ``PUT .../disks/<drp>/data/<offset>`` and ``POST .../zero/<offset>/
-   <length>``: only the changed regions (:mod:`changed_regions`) between
-   the base and the recovery point, in pieces of
-   ``replication_transfer_size`` bytes.
+2. ``PUT .../disks/<drp>/extents/<first offset>`` and ``POST .../zero/
+   <offset>/<length>``: only the changed regions (:mod:`changed_regions`)
+   between the base and the recovery point, many small regions batched
+   into one request of up to ``replication_transfer_size`` bytes.
 3. ``POST .../commit``: the target records its recovery point (same
    ``locationAgnosticId`` as the source's) whose disk recovery points are
    the staging disks.  Until then nothing is listed or restorable.
@@ -31,6 +31,7 @@ the remote emulator, standing in for a paired Prism Central.
 
 import copy
 import logging
+import struct
 import time
 import uuid
 
@@ -277,6 +278,12 @@ def _abort(link, session_id):
 
 
 def _send_disks(be, link, session_id, plan, bases, ctx):
+    """Ship the changed regions; returns the number of data bytes sent.
+
+    Regions with data are batched into ``extents`` requests of up to
+    ``replication_transfer_size`` bytes (many small regions, one request);
+    zeroed regions are sent as their length only.
+    """
     opts = be.opts
     piece = opts.replication_transfer_size
     sent = 0
@@ -286,6 +293,15 @@ def _send_disks(be, link, session_id, plan, bases, ctx):
         drp = p['diskRecoveryPointExtId']
         ref = p['_base_drp'] if bases.get(drp) else None
         path = '/sessions/%s/disks/%s' % (session_id, drp)
+        batch, batch_bytes = [], 0
+
+        def flush():
+            if batch:
+                link.call('PUT', '%s/extents/%d' % (path, batch[0][0]),
+                          data=encode_extents(batch),
+                          headers={'Content-Type':
+                                   'application/octet-stream'})
+                del batch[:]
         for offset, length, kind in changed_regions.compute(
                 be.disks, drp, ref, block_size=opts.replication_block_size):
             if kind == changed_regions.ZEROED:
@@ -293,16 +309,52 @@ def _send_disks(be, link, session_id, plan, bases, ctx):
                 continue
             end = offset + length
             while offset < end:
-                n = min(piece, end - offset)
-                data = be.disks.read(drp, offset, n)
-                link.call('PUT', '%s/data/%d' % (path, offset), data=data,
-                          headers={'Content-Type':
-                                   'application/octet-stream'})
-                sent += len(data)
+                n = min(piece - batch_bytes, end - offset)
+                batch.append((offset, be.disks.read(drp, offset, n)))
+                batch_bytes += n
+                sent += n
                 offset += n
+                if batch_bytes >= piece:
+                    flush()
+                    batch_bytes = 0
             ctx.progress(100.0 * (done + end) / total / 1.01)
+        flush()
         done += p['sizeBytes']
     return sent
+
+
+EXTENT_HEADER = struct.Struct('>QQ')
+
+
+def encode_extents(extents):
+    """``[(offset, bytes)...]`` as one request body.
+
+    Per extent a 16-byte header (offset, length; big-endian), then the
+    bytes.
+    """
+    parts = []
+    for offset, data in extents:
+        parts.append(EXTENT_HEADER.pack(offset, len(data)))
+        parts.append(data)
+    return b''.join(parts)
+
+
+def decode_extents(stream, limit):
+    """Yield ``(offset, bytes)`` from an ``extents`` body."""
+    while True:
+        header = stream.read(EXTENT_HEADER.size)
+        if not header:
+            return
+        if len(header) != EXTENT_HEADER.size:
+            raise errors.BadRequest("Truncated extent header")
+        offset, length = EXTENT_HEADER.unpack(header)
+        if length > limit:
+            raise errors.BadRequest("Extent of %d bytes is too large"
+                                    % length)
+        data = stream.read(length)
+        if len(data) != length:
+            raise errors.BadRequest("Truncated extent")
+        yield offset, data
 
 
 # The target side
@@ -402,18 +454,17 @@ def _staging_disk(be, session_id, drp):
     return disk_id
 
 
-def write(be, session_id, drp, offset, stream):
+def write_extents(be, session_id, drp, stream):
+    """Write an ``extents`` body into the staging disk; bytes written."""
     disk_id = _staging_disk(be, session_id, drp)
     size = be.disks.size(disk_id)
     written = 0
-    while True:
-        block = stream.read(be.opts.replication_transfer_size)
-        if not block:
-            break
-        if offset + written + len(block) > size:
+    for offset, data in decode_extents(
+            stream, be.opts.replication_transfer_size):
+        if offset + len(data) > size:
             raise errors.BadRequest("Write past the end of the disk")
-        be.disks.write(disk_id, offset + written, block)
-        written += len(block)
+        be.disks.write(disk_id, offset, data)
+        written += len(data)
     return written
 
 

@@ -85,7 +85,18 @@ class _Input(object):
             n = rfile.rfile.readinto(view[:rfile.remaining]) or 0
             rfile.remaining -= n
             return n
-        data = rfile.read(len(view))
+        # Chunked transfer coding: at most what one HTTP chunk holds.
+        # (cheroot's read(size) gathers chunks by concatenating bytes,
+        # quadratic in the number of small chunks per read.)
+        want = len(view)
+        if hasattr(rfile, '_fetch') and isinstance(
+                getattr(rfile, 'buffer', None), bytes):
+            if not rfile.buffer:
+                rfile._fetch()
+            want = min(want, len(rfile.buffer))
+            if not want:
+                return 0
+        data = rfile.read(want)
         view[:len(data)] = data
         return len(data)
 

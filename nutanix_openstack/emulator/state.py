@@ -14,7 +14,10 @@ request); :meth:`StateStore.transaction` groups several operations
 atomically (nested use joins the outer transaction).
 
 The ``requests`` table remembers ``NTNX-Request-Id`` values and the
-response they produced, for idempotent retries.
+response they produced, for idempotent retries.  The ``in_flight`` table
+names the work not acknowledged yet (an image waiting for its upload, a URL
+import) with the disks it owns: what :mod:`.reconcile` removes after a
+crash.
 """
 
 import contextlib
@@ -43,6 +46,14 @@ CREATE TABLE IF NOT EXISTS requests (
     status INTEGER,
     body TEXT,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS in_flight (
+    kind TEXT NOT NULL,
+    ext_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    disk_ids TEXT NOT NULL,
+    started REAL NOT NULL,
+    PRIMARY KEY (kind, ext_id)
 );
 CREATE TABLE IF NOT EXISTS settings (
     name TEXT PRIMARY KEY,
@@ -355,6 +366,52 @@ class StateStore(object):
             self._conn().execute('DELETE FROM requests WHERE request_id=?',
                                  (request_id,))
 
+    def release_unfinished_requests(self):
+        """Forget request ids whose request never finished (a crash).
+
+        A retry of such a request must run again rather than be told
+        forever that it "is still being processed".  Returns how many.
+        """
+        with self.transaction():
+            cur = self._conn().execute(
+                'DELETE FROM requests WHERE status IS NULL')
+        return cur.rowcount
+
+    # -- work in flight (see reconcile.py) -----------------------------------
+
+    def begin_in_flight(self, kind, ext_id, operation, disk_ids):
+        """Record that entity ``(kind, ext_id)`` is not complete yet.
+
+        Until :meth:`end_in_flight`, a restart after a crash removes the
+        entity's record (if any) and ``disk_ids``.
+        """
+        with self.transaction():
+            self._conn().execute(
+                'INSERT OR REPLACE INTO in_flight (kind, ext_id, operation, '
+                'disk_ids, started) VALUES (?,?,?,?,?)',
+                (kind, ext_id, operation, json.dumps(list(disk_ids)),
+                 time.time()))
+
+    def end_in_flight(self, kind, ext_id):
+        with self.transaction():
+            self._conn().execute(
+                'DELETE FROM in_flight WHERE kind=? AND ext_id=?',
+                (kind, ext_id))
+
+    def list_in_flight(self):
+        """``[(kind, ext_id, operation, [disk_id...])]``."""
+        rows = self._conn().execute(
+            'SELECT kind, ext_id, operation, disk_ids FROM in_flight '
+            'ORDER BY started').fetchall()
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def iter_bodies(self, exclude_kinds=()):
+        """``(kind, body)`` of every entity not of ``exclude_kinds``."""
+        for kind, body in self._conn().execute(
+                'SELECT kind, body FROM entities').fetchall():
+            if kind not in exclude_kinds:
+                yield kind, json.loads(body)
+
     # -- small settings (task mode...) ------------------------------------
 
     def get_setting(self, name, default=None):
@@ -374,4 +431,5 @@ class StateStore(object):
             conn = self._conn()
             conn.execute('DELETE FROM entities')
             conn.execute('DELETE FROM requests')
+            conn.execute('DELETE FROM in_flight')
             conn.execute('DELETE FROM settings')

@@ -100,7 +100,8 @@ class TaskManager(object):
     """Runs and records tasks."""
 
     def __init__(self, state, mode='immediate', delay=0.0,
-                 cluster_ext_id=None, fault_hook=None, threads=64):
+                 cluster_ext_id=None, fault_hook=None, threads=64,
+                 recover=True):
         if mode not in MODES:
             raise ValueError("task mode must be one of %s" % (MODES,))
         self.state = state
@@ -120,7 +121,10 @@ class TaskManager(object):
         # waiting out their delay then never start.
         self._generation = 0
         self._cancelled = threading.Event()
-        self.fail_interrupted()
+        # recover=False: the caller (reconcile.py) decides whether this
+        # process may touch other processes' tasks.
+        if recover:
+            self.fail_interrupted()
 
     # -- mode ----------------------------------------------------------------
 
@@ -142,14 +146,21 @@ class TaskManager(object):
     # -- lifecycle ----------------------------------------------------------
 
     def fail_interrupted(self):
-        """Mark tasks left QUEUED/RUNNING by a killed process FAILED."""
+        """Mark tasks left QUEUED/RUNNING by a killed process FAILED.
+
+        Returns their extIds.
+        """
+        failed = []
         for task in self.state.list(KIND):
             if task.get('status') in ('QUEUED', 'RUNNING'):
                 LOG.warning("Task %s was interrupted by a restart",
                             task['extId'])
                 self._finish(task['extId'], 'FAILED',
                              "Task interrupted: the emulator restarted "
-                             "while it ran.", 'PRISM-50001')
+                             "while it ran.", 'PRISM-50001',
+                             error_group='TASK_INTERRUPTED')
+                failed.append(task['extId'])
+        return failed
 
     def submit(self, operation, fn, entities_affected=(),
                description=None):

@@ -17,6 +17,7 @@ silently.
 
 import contextlib
 import logging
+import re
 import threading
 
 from glance_store import capabilities
@@ -321,6 +322,47 @@ class Store(driver.Store):
                       '%(err)s') % {'what': what, 'fmt': fmt,
                                     'err': e.message})
 
+    def _description(self, image_id, fmt):
+        text = 'Glance image %s (%s)' % (image_id, fmt)
+        if self.backend_group:
+            text += ' in store %s' % self.backend_group
+        return text
+
+    def _is_own_leftover(self, image, image_id):
+        """Whether ``image`` was made by an add of this store and image.
+
+        Another Nutanix store of a multi-store Glance may hold a copy of
+        the same Glance image (``copy-image``) on the same cluster: only
+        images this store described as its own are leftovers.
+        """
+        # "Glance image <id> (<format>)[ in store <group>]": not the
+        # images the CLI importer or Nova's image cache describe in words.
+        pattern = r'Glance image %s \([a-z0-9]+\)%s' % (
+            re.escape(str(image_id)),
+            re.escape(' in store %s' % self.backend_group)
+            if self.backend_group else '')
+        return re.fullmatch(pattern, image.get('description') or '') \
+            is not None
+
+    def _remove_leftovers(self, name, image_id):
+        """Delete backend images a failed earlier add of this image left.
+
+        The name carries the Glance image id, so an image of that name made
+        by this store can only be a leftover: an add whose clean-up could
+        not reach the cluster (or a cluster that crashed mid-upload).
+        Removing it first means a retry never leaves two backend images of
+        one name.  Backend calls: GET images filtered by name, DELETE each
+        leftover.
+        """
+        for leftover in self.client.images.find_by_name(name):
+            if not self._is_own_leftover(leftover, image_id):
+                continue
+            LOG.warning('Removing backend image %(id)s left by a failed '
+                        'earlier upload of %(name)s',
+                        {'id': leftover['extId'], 'name': name})
+            self._delete_derived_quietly(leftover['extId'])
+            self._discard(leftover['extId'])
+
     def _delete_derived_quietly(self, image_ext_id):
         try:
             self._delete_derived(image_ext_id)
@@ -364,11 +406,13 @@ class Store(driver.Store):
         LOG.debug('Image %(id)s looks like %(fmt)s: uploading it as '
                   '%(type)s', {'id': image_id, 'fmt': fmt,
                                'type': image_type})
+        name = prism_locations.glance_image_name(image_id)
         with self._translate_errors(what):
+            self._remove_leftovers(name, image_id)
             created = self.client.images.create_for_upload(
-                prism_locations.glance_image_name(image_id),
+                name,
                 image_type=image_type,
-                description='Glance image %s (%s)' % (image_id, fmt),
+                description=self._description(image_id, fmt),
                 cluster_ext_id=cluster)
         ext_id = created['extId']
         try:

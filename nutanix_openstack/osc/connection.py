@@ -43,10 +43,13 @@ class Connection(object):
     :ivar source: where the settings came from, for messages
     """
 
-    def __init__(self, conf, container, source):
+    def __init__(self, conf, container, source, lock=None):
         self.conf = conf
         self.container = container
         self.source = source
+        # lock(name): the cross-host lock of the Glance configuration's
+        # [coordination] backend_url (see nutanix_openstack.coordination).
+        self.lock = lock
 
     def __repr__(self):
         # Never show the password.
@@ -58,8 +61,11 @@ class Connection(object):
     def make_client(self):
         """A PrismClient for these settings."""
         from nutanix_openstack.prism import client as prism_client
-        return prism_client.PrismClient.from_conf(
+        client = prism_client.PrismClient.from_conf(
             self.conf, prefix=store_options.PREFIX)
+        if self.lock is not None:
+            client.lock = self.lock
+        return client
 
 
 def _load_glance_config(path, group):
@@ -147,8 +153,11 @@ def resolve(endpoint=None, username=None, container=None, cluster=None,
             _('no cluster connection settings for: %(m)s (or give '
               '--glance-config and --glance-store to use those of the '
               'Glance store)') % {'m': ', '.join(missing)})
+    # The raw disk an import derives is locked as glance-api locks it.
+    from nutanix_openstack import coordination
+    coordinator = coordination.Coordinator.from_conf(conf)
     return Connection(group_conf, group_conf.nutanix_storage_container,
-                      source)
+                      source, lock=coordinator.lock)
 
 
 def connection_option_names():

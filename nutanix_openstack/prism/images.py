@@ -156,11 +156,23 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         spec = {'name': name, 'resources': resources}
         if description is not None:
             spec['description'] = description
-        body = {'api_version': '3.1.0', 'metadata': {'kind': 'image'},
+        # The uuid is chosen here: the v3 API knows no NTNX-Request-Id, so
+        # a retried POST whose first attempt made the image answers 409
+        # for this uuid instead of making a second image.
+        image_uuid = str(uuid.uuid4())
+        body = {'api_version': '3.1.0',
+                'metadata': {'kind': 'image', 'uuid': image_uuid},
                 'spec': spec}
-        resp = self._session.post(paths.V3_IMAGES, body)
-        uuid = (resp.get('metadata') or {}).get('uuid')
-        if not uuid:
+        try:
+            resp = self._session.post(paths.V3_IMAGES, body)
+        except (exc.Conflict, exc.ConnectionFailed) as error:
+            if isinstance(error, exc.UploadNotRetryable) or (
+                    isinstance(error, exc.ConnectionFailed) and
+                    not error.maybe_applied):
+                raise
+            return self._made_by_earlier_attempt(image_uuid, name, error)
+        made = (resp.get('metadata') or {}).get('uuid')
+        if not made:
             raise exc.UnexpectedResponse(
                 'v3 image create answered without metadata.uuid: %.300r'
                 % (resp,))
@@ -169,9 +181,30 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
             try:
                 self._tasks.wait_v3(task_uuid)
             except exc.PrismError:
-                self._delete_quietly(uuid)
+                self._delete_quietly(made)
                 raise
-        return self.get(uuid)
+        return self.get(made)
+
+    def _made_by_earlier_attempt(self, image_uuid, name, error):
+        """The image an earlier attempt of this create made, or ``error``.
+
+        Polls while the cluster may still be making it.
+        """
+        for attempt in range(self._session.ambiguous_retries + 1):
+            try:
+                image = self.get(image_uuid)
+            except exc.NotFound:
+                image = None
+            except exc.ConnectionFailed:
+                image = None
+            if image is not None:
+                if image.get('name') != name:
+                    raise error
+                LOG.info('Image %(id)s was made by an earlier attempt of '
+                         'this create; using it', {'id': image_uuid})
+                return image
+            self._session._sleep(self._session._backoff(attempt))
+        raise error
 
     def upload(self, ext_id, data_iter, size=None, progress_callback=None):
         """Stream bytes into an image made by create_for_upload.
@@ -272,8 +305,7 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
             LOG.info('Deriving raw DISK_IMAGE %(name)s from image %(id)s',
                      {'name': name, 'id': ext_id})
             try:
-                return self._derive(image, name, derive_request_id(ext_id),
-                                    progress_callback)
+                return self._derive_shared(image, name, progress_callback)
             except (exc.TaskFailed, exc.NotFound) as e:
                 # The shared id answered with an earlier derivation that
                 # failed, or whose image was deleted since: derive afresh.
@@ -282,6 +314,26 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
                          {'rid': derive_request_id(ext_id), 'id': ext_id,
                           'e': e})
                 return self._derive(image, name, None, progress_callback)
+
+    def _derive_shared(self, image, name, progress_callback):
+        """Derive with the image's shared request id.
+
+        A 409 "still being processed" means another process (one without
+        our lock, or one that just died) sent the same request a moment
+        ago: ask again, with the session's backoff and retry count, until
+        the cluster answers with that request's task.
+        """
+        request_id = derive_request_id(image['extId'])
+        attempt = 0
+        while True:
+            try:
+                return self._derive(image, name, request_id,
+                                    progress_callback)
+            except exc.Conflict:
+                if attempt >= self._session.retries:
+                    raise
+                self._session._sleep(self._session._backoff(attempt))
+                attempt += 1
 
     def _derive(self, image, name, request_id, progress_callback):
         ext_id = image['extId']

@@ -50,3 +50,30 @@ ensure_venv() {
     # in production.
     "$VENV/bin/pip" install -q --no-deps --force-reinstall . >/dev/null || exit 1
 }
+
+# ensure_ceph_python: python-rbd and python-rados for the emulator's RBD
+# disk store.  They are not on PyPI: Debian 12 builds them for Python 3.11
+# (python3-rbd, python3-rados).  Only those two modules are made importable
+# in the virtualenv, through symbolic links in a directory of their own and a
+# .pth file naming it; the rest of Debian's dist-packages stays out.
+ensure_ceph_python() {
+    local dist=/usr/lib/python3/dist-packages dir site mod found
+    ensure_debs python3-rbd:$dist/rbd.cpython-311-x86_64-linux-gnu.so \
+        python3-rados:$dist/rados.cpython-311-x86_64-linux-gnu.so
+    site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') || return 1
+    dir="$VENV/lib/debian-ceph"
+    mkdir -p "$dir"
+    for mod in rados rbd; do
+        found=$(ls "$dist/$mod".cpython-*.so 2>/dev/null | head -n 1)
+        if [ -z "$found" ]; then
+            echo "ERROR: python3-$mod is not installed: apt-get install python3-rbd python3-rados" >&2
+            return 1
+        fi
+        ln -sf "$found" "$dir/"
+    done
+    echo "$dir" > "$site/debian-ceph.pth"
+    "$VENV/bin/python" -c 'import rados, rbd' || {
+        echo "ERROR: rados/rbd do not import in $VENV (Debian's python3-rbd is built for Python 3.11)" >&2
+        return 1
+    }
+}

@@ -145,7 +145,10 @@ def _finish_import(be, ext_id, image, ctx):
     ctx.progress(95)
     image['sizeBytes'] = be.disks.size(ext_id)
     image['lastUpdateTime'] = tasks.now_iso()
-    be.state.put(KIND, ext_id, image)
+    with be.state.transaction():
+        # Complete now: from here on a crash keeps it (reconcile.py).
+        be.state.put(KIND, ext_id, image)
+        be.state.end_in_flight(KIND, ext_id)
 
 
 @blueprint.route(IMAGES, methods=['POST'])
@@ -175,6 +178,7 @@ def create_image():
                              shown=image_import.safe_url(url))
 
         def work(ctx):
+            be.state.begin_in_flight(KIND, ext_id, 'import', [ext_id])
             be.disks.create(ext_id, 0)
             try:
                 image_import.fetch_url_into_disk(
@@ -187,6 +191,7 @@ def create_image():
                 # No orphaned bytes when the import fails.
                 if be.disks.exists(ext_id):
                     be.disks.delete(ext_id)
+                be.state.end_in_flight(KIND, ext_id)
                 raise
     elif kind == VM_DISK_SOURCE:
         disk_ext_id = source.get('extId')
@@ -263,6 +268,7 @@ def delete_image(ext_id):
         with be.state.transaction():
             if not be.state.delete(KIND, ext_id):
                 raise _not_found(ext_id)
+            be.state.end_in_flight(KIND, ext_id)
         if be.disks.exists(ext_id):
             be.disks.delete(ext_id)
 
@@ -383,7 +389,11 @@ def create_image_v3():
     def work(ctx):
         be.disks.create(ext_id, 0)
         try:
-            be.state.put(KIND, ext_id, image)
+            with be.state.transaction():
+                # Empty until its upload completes: a crash before that
+                # removes it (reconcile.py), no 0-byte image survives.
+                be.state.put(KIND, ext_id, image)
+                be.state.begin_in_flight(KIND, ext_id, 'upload', [ext_id])
         except BaseException:
             be.disks.delete(ext_id)
             raise
@@ -406,6 +416,8 @@ def upload_image_v3(ext_id):
                                   % ext_id)
         _uploading.add(ext_id)
     try:
+        # The image is incomplete until this upload's task succeeds.
+        be.state.begin_in_flight(KIND, ext_id, 'upload', [ext_id])
         # A fresh disk: an upload replaces whatever was there.
         if be.disks.exists(ext_id):
             be.disks.delete(ext_id)

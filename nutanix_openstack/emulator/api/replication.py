@@ -12,7 +12,7 @@ faulted (a link that drops mid-transfer).
 method   path                                           effect
 =======  =============================================  ===================
 POST     /_replication/v1/sessions                      open: staging disks
-PUT      /_replication/v1/sessions/<s>/disks/<d>/data/<off>  write bytes
+PUT      /_replication/v1/sessions/<s>/disks/<d>/extents/<off>  bytes
 POST     /_replication/v1/sessions/<s>/disks/<d>/zero/<off>/<len>  zeros
 POST     /_replication/v1/sessions/<s>/commit           the replica appears
 DELETE   /_replication/v1/sessions/<s>                  drop staging disks
@@ -45,10 +45,11 @@ def begin_session():
     return flask.jsonify(replication.begin(_be(), responses.json_body())), 201
 
 
-@blueprint.route(DISK + '/data/<int:offset>', methods=['PUT'])
-def write_data(session_id, drp, offset):
-    written = replication.write(_be(), session_id, drp, offset,
-                                flask.request.stream)
+@blueprint.route(DISK + '/extents/<int:offset>', methods=['PUT'])
+def write_extents(session_id, drp, offset):
+    """Several (offset, bytes) records; ``offset`` names the first."""
+    written = replication.write_extents(_be(), session_id, drp,
+                                        flask.request.stream)
     return flask.jsonify({'written': written})
 
 

@@ -455,7 +455,8 @@ class ImageFailureTest(_ImageTestBase):
         img = self.store_image(b'z' * 4096)
         glance = self.images.add(base.new_id(), 'raw', b'z',
                                  [self.location(img)])
-        self.admin.add_fault(method='POST', path='/disks$',
+        # The group and its disk are made by one task.
+        self.admin.add_fault(method='POST', path='/volume-groups$',
                              fail_task='no space', times=1)
         self.assertRaises(exception.VolumeBackendAPIException,
                           self.driver.clone_image, self.ctx, self.volume(),

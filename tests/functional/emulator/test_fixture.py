@@ -53,3 +53,20 @@ def test_a_slow_request_does_not_hold_up_others(emulator):
                                 timeout=30).status_code == 200
         assert time.monotonic() - start < 2.5
         assert slow.result().status_code == 200
+
+
+def test_chunked_upload_of_small_pieces_is_exact(emulator):
+    import os
+
+    import requests
+
+    c = emulator.prism_client()
+    image = c.images.create_for_upload('chunked')
+    pieces = [os.urandom(1000 + i) for i in range(2000)]
+    resp = requests.put(
+        emulator.endpoint + '/api/nutanix/v3/images/%s/file'
+        % image['extId'], data=iter(pieces),
+        auth=(emulator.username, emulator.password), timeout=120,
+        headers={'Content-Type': 'application/octet-stream'})
+    assert resp.status_code == 202
+    assert emulator.admin.read_disk(image['extId']) == b''.join(pieces)

@@ -100,7 +100,7 @@ class TestReplicate(TwoSitesTestCase):
         before = self.a_bytes()
         remote1, sent = self.replicate_ok(rp1)
         # Full copy: the blocks holding data, nothing for the zeros.
-        self.assertEqual(3 * MiB + 64 * KiB, sent)
+        self.assertEqual(3 * MiB + 4 * KiB, sent)
 
         # 4 KiB rewritten, and a 64 KiB block zeroed.
         self.emu.admin.write_disk(self.disks[0], 2 * MiB + 5, b'\x01' * 4096)
@@ -108,8 +108,9 @@ class TestReplicate(TwoSitesTestCase):
         rp2 = self.snapshot('rp2')
         after = self.a_bytes()
         remote2, sent = self.replicate_ok(rp2)
-        # One 64 KiB block of new data; the zeroed block costs no bytes.
-        self.assertEqual(64 * KiB, sent)
+        # The two 4 KiB blocks the write touched; the zeroed region costs
+        # no bytes.
+        self.assertEqual(8 * KiB, sent)
 
         b_rps = dict((r['name'], r) for r in self.b_list(RPS))
         self.assertEqual({'rp1', 'rp2'}, set(b_rps))
@@ -220,7 +221,7 @@ class TestLinkDown(TwoSitesTestCase):
         rp = self.snapshot('rp')
         disks_before = self.site_b.admin.inventory()['storage']['disks']
         # The first 4 MiB piece goes through, every later one fails.
-        self.site_b.admin.add_fault(path=r'/_replication/v1/.*/data/[1-9]',
+        self.site_b.admin.add_fault(path=r'/_replication/v1/.*/extents/[1-9]',
                                     status=503)
         task = self.replicate(rp)
         self.assertEqual('FAILED', task['status'])
@@ -280,11 +281,11 @@ class TestChangedRegions(TwoSitesTestCase):
         regions = [(r['offset'], r['length'], r['regionType'])
                    for r in resp.json()['data']]
         self.assertEqual([(0, 64 * KiB, 'ZEROED'),
-                          (4 * MiB, 64 * KiB, 'REGULAR')], regions)
+                          (4 * MiB, 4 * KiB, 'REGULAR')], regions)
         # Without a reference: where the data is.
-        resp = self.call('POST', path, {'blockSizeByte': 4096})
+        resp = self.call('POST', path, {'blockSizeByte': 64 * KiB})
         self.assertEqual([(64 * KiB, 64 * KiB, 'REGULAR'),
-                          (4 * MiB, 4096, 'REGULAR')],
+                          (4 * MiB, 64 * KiB, 'REGULAR')],
                          [(r['offset'], r['length'], r['regionType'])
                           for r in resp.json()['data']])
         resp = self.call('POST', path, {'referenceRecoveryPointExtId':
@@ -346,8 +347,11 @@ class TestTargetRestart(base.testtools.TestCase):
                        'diskExtId': 'disk-1', 'sizeBytes': 4 * MiB}]})
         self.assertEqual(201, resp.status_code, resp.text)
         session = resp.json()['sessionId']
-        resp = requests.put('%s/%s/disks/drp-1/data/0' % (url, session),
-                            auth=auth, data=b'partial', timeout=30)
+        from nutanix_openstack.emulator import replication
+        resp = requests.put('%s/%s/disks/drp-1/extents/0' % (url, session),
+                            auth=auth, timeout=30,
+                            data=replication.encode_extents(
+                                [(0, b'partial')]))
         self.assertEqual(200, resp.status_code, resp.text)
         storage = site_b.admin.inventory()['storage']
         self.assertEqual(1, storage['disks'])

@@ -11,6 +11,7 @@ import fixtures
 from glance_store import capabilities
 from glance_store import exceptions
 
+from nutanix_openstack.prism import locations as prism_locations
 from nutanix_openstack.prism import vms as prism_vms
 from nutanix_openstack.prism import volume_groups as prism_vgs
 from tests.functional.glance import base
@@ -219,6 +220,24 @@ class TestAddGetDelete(base.EmulatorStoreTestCase):
         self.assertRaises(exceptions.BackendException, self.add,
                           base.pattern(1024 * 1024))
         self.assertEqual(set(), self.images())
+
+    def test_retry_after_failed_add_leaves_one_image_of_the_name(self):
+        # An add whose clean-up could not reach the cluster left a
+        # half-made image (sizeBytes 0) behind; Glance retries the upload.
+        name = prism_locations.glance_image_name(base.IMAGE_ID)
+        self.client.images.create_for_upload(
+            name, description='Glance image %s (raw)' % base.IMAGE_ID)
+        # Not ours: the CLI importer's image of the same Glance image.
+        other = self.client.images.create_for_upload(
+            name, description='Glance image %s (imported from a URL)'
+            % base.IMAGE_ID)
+        data = base.pattern(1024 * 1024)
+        uri = self.add(data)[0]
+        ext_id = self.location(uri).store_location.image_ext_id
+        self.assertEqual(
+            sorted([ext_id, other['extId']]),
+            sorted(i['extId'] for i in self.client.images.find_by_name(name)))
+        self.assertEqual(data, self.read(uri))
 
     def test_delete_missing_is_not_found(self):
         uri = 'nutanix://%s/%s' % (self.emu.cluster_ext_id, base.IMAGE_ID)

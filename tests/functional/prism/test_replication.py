@@ -48,7 +48,7 @@ class ReplicationTest(unittest.TestCase):
         rp2 = self._point('volume-x.2', b'2' * 4096, offset=2 * MIB)
         second = self.a.replication.replicate(
             rp2['extId'], pc_ext_id=self.site_b.pc_ext_id)
-        self.assertEqual(64 * 1024, second['bytesSent'])
+        self.assertEqual(4096, second['bytesSent'])
         self.assertEqual(
             [second['extId']],
             [r['extId'] for r in self.b.replication.find_replicas(

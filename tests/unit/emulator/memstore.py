@@ -37,6 +37,9 @@ class MemoryDiskStore(object):
     def exists(self, disk_id):
         return disk_id in self.disks
 
+    def list_disks(self):
+        return list(self.disks)
+
     def size(self, disk_id):
         self._check(disk_id)
         return len(self.disks[disk_id])

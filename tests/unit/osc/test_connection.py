@@ -73,6 +73,19 @@ class GlanceConfigTestCase(testtools.TestCase):
         self.assertEqual('images', conn.container)
         self.assertIn('[cluster]', conn.source)
 
+    def test_the_import_locks_as_glance_api_does(self):
+        locks = os.path.join(self.dir, 'locks')
+        with open(self.path, 'a') as f:
+            f.write('\n[coordination]\nbackend_url = file://%s\n' % locks)
+        conn = connection.resolve(glance_config=self.path,
+                                  glance_store='cluster', environ={})
+        self.assertEqual('file://' + locks,
+                         conn.lock.__self__.backend_url)
+        self.assertIs(conn.lock, conn.make_client().lock)
+        with conn.lock('derived-image-x'):
+            self.assertTrue(os.listdir(locks))
+        conn.lock.__self__.stop()
+
     def test_environment_overrides_the_glance_config(self):
         conn = connection.resolve(glance_config=self.path,
                                   glance_store='cluster', environ=ENV)

@@ -1,5 +1,6 @@
 """Images: create, v3 upload, download with Range, derived disk images."""
 
+import re
 import threading
 
 import requests
@@ -11,6 +12,11 @@ from nutanix_openstack.prism import paths
 from tests.unit.prism import base
 
 IMG = paths.IMAGES + '/img-1'
+
+
+def requests_mock_any_image(test):
+    """A matcher for GET of any single image by extId."""
+    return re.compile(re.escape(test.url(paths.IMAGES)) + '/[^/]+$')
 
 
 class _BreakingBody(object):
@@ -130,6 +136,8 @@ class UploadTest(base.PrismTestCase):
             cluster_ext_id='c-1')
         self.assertEqual('u-1', img['extId'])
         body = self.requests('POST')[0].json()
+        # Chosen by the client, so that a retried POST cannot make two.
+        self.assertEqual(36, len(body['metadata'].pop('uuid')))
         self.assertEqual({'api_version': '3.1.0',
                           'metadata': {'kind': 'image'},
                           'spec': {'name': 'glance-1',
@@ -140,6 +148,34 @@ class UploadTest(base.PrismTestCase):
                                            {'kind': 'cluster',
                                             'uuid': 'c-1'}]}}}, body)
         self.assertIn('NTNX-Request-Id', self.requests('POST')[0].headers)
+
+    def test_create_for_upload_retry_finds_the_first_attempts_image(self):
+        # The first POST made the image but its answer was lost; the retry
+        # (same uuid) answers 409: the image made is returned, no second.
+        made = {}
+
+        def conflict(request, context):
+            made['uuid'] = request.json()['metadata']['uuid']
+            context.status_code = 409
+            return base.error_body('exists', 'VMM-40900', 409)
+        self.m.post(self.url(paths.V3_IMAGES), [
+            {'exc': requests.exceptions.ChunkedEncodingError('cut')},
+            {'json': conflict}])
+        self.m.get(requests_mock_any_image(self), json=lambda r, c: {
+            'data': {'extId': made['uuid'], 'name': 'glance-1'}})
+        img = self.client.images.create_for_upload('glance-1')
+        self.assertEqual(made['uuid'], img['extId'])
+        uuids = {r.json()['metadata']['uuid']
+                 for r in self.requests('POST')}
+        self.assertEqual(1, len(uuids))
+
+    def test_create_for_upload_conflict_on_another_name_is_raised(self):
+        self.m.post(self.url(paths.V3_IMAGES), status_code=409,
+                    json=base.error_body('exists', 'VMM-40900', 409))
+        self.m.get(requests_mock_any_image(self),
+                   json={'data': {'extId': 'x', 'name': 'someone-else'}})
+        self.assertRaises(exc.Conflict,
+                          self.client.images.create_for_upload, 'glance-1')
 
     def test_create_for_upload_failed_task_removes_image(self):
         self._v3_create()
@@ -334,6 +370,51 @@ class EnsureDiskImageTest(base.PrismTestCase):
             t.join()
         self.assertEqual(['d-2'] * 4, results)
         self.assertEqual(1, len(self.requests('POST')))
+
+    def test_the_derivation_request_id_is_the_same_everywhere(self):
+        self._derive_mocks()
+        self.client.images.ensure_disk_image('img-1')
+        (post,) = self.requests('POST')
+        self.assertEqual(images.derive_request_id('img-1'),
+                         post.headers['NTNX-Request-Id'])
+        self.assertNotEqual(images.derive_request_id('img-1'),
+                            images.derive_request_id('img-2'))
+
+    def test_a_replayed_failed_derivation_is_derived_again(self):
+        self._derive_mocks()
+        answers = [base.task(status='FAILED', errorMessages=[
+            {'message': 'an earlier derivation failed'}])]
+        self.m.get(self.url(paths.TASKS + '/ZXJnb24=:task-1'),
+                   json=lambda r, c: answers.pop(0) if answers else
+                   base.task(entities=[(paths.REL_IMAGE, 'd-2')]))
+        self.assertEqual('d-2', self.client.images.ensure_disk_image('img-1'))
+        first, second = self.requests('POST')
+        self.assertEqual(images.derive_request_id('img-1'),
+                         first.headers['NTNX-Request-Id'])
+        self.assertNotEqual(images.derive_request_id('img-1'),
+                            second.headers['NTNX-Request-Id'])
+
+    def test_a_request_still_in_progress_elsewhere_is_joined(self):
+        self._derive_mocks()
+        name = images.derived_disk_image_name('img-1')
+        calls = []
+
+        def post(request, context):
+            calls.append(request.headers['NTNX-Request-Id'])
+            if len(calls) == 1:
+                context.status_code = 409
+                return {'data': {'error': [{'message': 'A request with '
+                                            'NTNX-Request-Id x is still '
+                                            'being processed.'}]}}
+            context.status_code = 202
+            return base.task_ref()
+        self.m.post(self.url(paths.IMAGES), json=post)
+        self.m.get(self.url(paths.IMAGES), json=lambda r, c: {
+            'data': [{'extId': 'd-2', 'name': name, 'type': 'DISK_IMAGE'}]
+            if len(calls) > 1 else [],
+            'metadata': {'totalAvailableResults': int(len(calls) > 1)}})
+        self.assertEqual('d-2', self.client.images.ensure_disk_image('img-1'))
+        self.assertEqual([images.derive_request_id('img-1')] * 2, calls)
 
 
 class MiscTest(base.PrismTestCase):
