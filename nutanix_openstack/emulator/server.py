@@ -82,7 +82,12 @@ class _Input(object):
         if isinstance(rfile, cheroot_server.KnownLengthRFile):
             if not rfile.remaining or not len(view):
                 return 0
-            n = rfile.rfile.readinto(view[:rfile.remaining]) or 0
+            # readinto1, not readinto: _pyio's BufferedReader.readinto
+            # (cheroot's StreamReader) fails with "lvalue and rvalue have
+            # different structures" once it has copied part of its buffer
+            # and refills it for the rest (CPython's _pyio sizes the second
+            # copy by the whole view).  readinto1 stops after one copy.
+            n = rfile.rfile.readinto1(view[:rfile.remaining]) or 0
             rfile.remaining -= n
             return n
         # Chunked transfer coding: at most what one HTTP chunk holds.
