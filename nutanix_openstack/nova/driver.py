@@ -38,6 +38,7 @@ from nutanix_openstack.nova import volumeops
 from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import paths as prism_paths
 
 CONF = nova_conf.CONF
 LOG = logging.getLogger(__name__)
@@ -63,10 +64,6 @@ SNAPSHOT_TASK_STATES = (
     task_states.IMAGE_PENDING_UPLOAD, task_states.IMAGE_UPLOADING)
 
 
-def _is_vm_url(url):
-    return bool(url) and '/ahv/config/vms/' in url
-
-
 def _boundary(f):
     """Turn client errors into the Nova exceptions the compute manager handles.
 
@@ -84,7 +81,7 @@ def _boundary(f):
                 self, *args, **kwargs).arguments.get('instance')
             # Only a VM that vanished is the instance gone; a missing image
             # or volume group is a backend error of its own.
-            if instance is not None and _is_vm_url(e.url):
+            if instance is not None and e.entity_kind == prism_paths.REL_VM:
                 raise exception.InstanceNotFound(
                     instance_id=instance.uuid) from e
             raise NutanixBackendError(reason=str(e)) from e

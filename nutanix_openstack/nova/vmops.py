@@ -24,6 +24,7 @@ from nova.virt import hardware
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import session as prism_session
 from nutanix_openstack.prism import vms as prism_vms
 
 LOG = logging.getLogger(__name__)
@@ -499,12 +500,11 @@ class VMOps(object):
         token = self._client.vms.console_token(vm['extId'])
         if isinstance(token, dict):
             token = token.get('token') or token.get('value')
-        url = self._conf.endpoints[0]
-        # A bare host[:port] endpoint means https (see prism options).
-        endpoint = urllib.parse.urlsplit(
-            url if '://' in url else 'https://' + url)
-        host = self._conf.console_proxy_host or endpoint.hostname
-        port = self._conf.console_proxy_port or endpoint.port or 9440
+        # Prism serves the proxy where it serves the API.
+        api_host, api_port = prism_session.endpoint_address(
+            self._conf.endpoints[0])
+        host = self._conf.console_proxy_host or api_host
+        port = self._conf.console_proxy_port or api_port
         path = '/vnc/vm/%s/proxy?token=%s' % (
             vm['extId'], urllib.parse.quote(token))
         return ctype.ConsoleVNC(host=host, port=port,

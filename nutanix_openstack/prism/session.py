@@ -76,6 +76,16 @@ def normalize_endpoint(endpoint):
     return '%s://%s%s' % (parts.scheme, netloc, parts.path.rstrip('/'))
 
 
+def endpoint_address(endpoint):
+    """``(host, port)`` of an endpoint as the session reaches it.
+
+    A bare ``host[:port]`` means https and a URL without a port means
+    ``DEFAULT_PORT``, as for the calls themselves.
+    """
+    parts = urllib.parse.urlsplit(normalize_endpoint(endpoint))
+    return parts.hostname, parts.port
+
+
 class Session(object):
     """HTTP session over a list of Prism endpoints."""
 
