@@ -305,6 +305,9 @@ class NutanixDriver(driver.ComputeDriver):
                                       cluster=self.ops.cluster_ext_id)
             LOG.error('%s', error.format_message(), instance=instance)
             raise exception.InstanceFaultRollback(inner_exception=error)
+        # Ports this cluster cannot plug fail the evacuation before any
+        # volume moves (VifCreateFailed).
+        self.ops.vif.nic_specs(network_info)
         rp, vmrp = replica
         LOG.info('Evacuating from recovery point %(rp)s (%(name)s, taken '
                  '%(time)s)', {'rp': rp['extId'], 'name': rp.get('name'),

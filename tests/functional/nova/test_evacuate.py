@@ -27,11 +27,13 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova import context as nova_context
 from nova import exception
+from nova.network import model as network_model
 from nova import objects
 from nova.virt import fake
 
 from nutanix_openstack.nova import driver
 from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import nics as prism_nics
 from nutanix_openstack.prism import paths
 from nutanix_openstack.prism import volume_groups as prism_vgs
 from tests.functional.nova import base
@@ -134,7 +136,7 @@ class EvacuateTestCase(base.TestCase):
             rp['extId'], cluster_ext_id=self.site_b.cluster_ext_id)
 
     def evacuate(self, driver_b, instance, block_device_info=None,
-                 image_id=None):
+                 image_id=None, network_info=()):
         nova = NovaInstance(instance, block_device_info)
         instance.task_state = task_states.REBUILDING
         image_meta = objects.ImageMeta.from_dict(
@@ -144,8 +146,8 @@ class EvacuateTestCase(base.TestCase):
             self.context, instance, image_meta, [], None, {}, bdms=[],
             detach_block_devices=nova.detach_block_devices,
             attach_block_devices=nova.attach_block_devices,
-            network_info=[], evacuate=True,
-            block_device_info=block_device_info)
+            network_info=network_model.NetworkInfo(network_info),
+            evacuate=True, block_device_info=block_device_info)
         return nova
 
     def b_inventory(self):
@@ -306,4 +308,55 @@ class EvacuateTestCase(base.TestCase):
         # Nova's default rebuild then spawns the VM around its volumes.
         self.assertRaises(NotImplementedError, self.evacuate, driver_b,
                           instance, bdi)
+        self.assertEqual(before, self.b_inventory())
+
+    def port(self, site, subnet, mac='fa:16:3e:00:00:31'):
+        """A port as Neutron's nutanix ML2 driver binds it for ``site``."""
+        return network_model.VIF(
+            id=uuidutils.generate_uuid(), address=mac, type='nutanix',
+            active=True, vnic_type=network_model.VNIC_TYPE_NORMAL,
+            details={prism_nics.VIF_DETAIL_SUBNET: subnet,
+                     prism_nics.VIF_DETAIL_CLUSTER: site.cluster_ext_id,
+                     'port_filter': False},
+            network=network_model.Network(
+                id='net-1', subnets=[network_model.Subnet(
+                    cidr='192.0.2.0/24', ips=[])]))
+
+    def subnet_on_b(self):
+        return self.b.subnets.create(
+            'openstack-net', 100, self.site_b.cluster_ext_id,
+            ipv4={'cidr': '192.0.2.0/24', 'gateway': '192.0.2.1',
+                  'pools': [('192.0.2.10', '192.0.2.200')],
+                  'dns_servers': []})['extId']
+
+    def test_ports_bound_for_cluster_b_become_the_nics(self):
+        instance, image_id = self.boot_on_a()
+        self.replicate_vm(instance)
+        self.site_a.kill()
+        driver_b = self.driver_for_b()
+        subnet = self.subnet_on_b()
+        self.evacuate(driver_b, instance, image_id=image_id,
+                      network_info=[self.port(self.site_b, subnet)])
+        vm_b, _ = self.root_disk_of(self.b, instance)
+        self.assertEqual(
+            [('fa:16:3e:00:00:31', subnet)],
+            [(prism_nics.nic_mac(n), prism_nics.nic_subnet_ext_id(n))
+             for n in self.b.vms.list_nics(vm_b['extId'])])
+
+    def test_port_still_bound_for_cluster_a_fails_before_anything_moves(self):
+        instance, image_id = self.boot_on_a()
+        self.replicate_vm(instance)
+        stale = self.port(self.site_a, uuidutils.generate_uuid())
+        self.site_a.kill()
+        driver_b = self.driver_for_b()
+        before = self.b_inventory()
+        nova = NovaInstance(instance, None)
+        instance.task_state = task_states.REBUILDING
+        self.assertRaises(
+            exception.VirtualInterfaceCreateException, driver_b.rebuild,
+            self.context, instance, objects.ImageMeta(), [], None, {},
+            bdms=[], detach_block_devices=nova.detach_block_devices,
+            attach_block_devices=nova.attach_block_devices,
+            network_info=network_model.NetworkInfo([stale]), evacuate=True)
+        self.assertEqual(([], []), (nova.saved, nova.calls))
         self.assertEqual(before, self.b_inventory())
