@@ -100,6 +100,16 @@ class VMOps(object):
     def list_instance_uuids(self):
         return [vm['name'] for vm in self.list_vms()]
 
+    def find_replica(self, instance):
+        """The newest recovery point of the instance's VM on this cluster.
+
+        ``(recovery point, VM recovery point)`` or None
+        (replication.latest_vm_point by the VM's name, the instance uuid):
+        on a secondary cluster, the replica of the VM that was on the
+        primary.
+        """
+        return self._client.replication.latest_vm_point(instance.uuid)
+
     def get_info(self, instance):
         vm = self.get_vm(instance)
         return hardware.InstanceInfo(state=nova_power_state(vm),
@@ -108,8 +118,15 @@ class VMOps(object):
     # -- spawn --------------------------------------------------------
 
     def spawn(self, context, instance, image_meta, admin_password,
-              block_device_info, network_info=None, power_on=True):
+              block_device_info, network_info=None, power_on=True,
+              recovery_point=None):
         """Create the VM with its NICs, attach its volumes, power it on.
+
+        ``recovery_point``: ``(recovery point, VM recovery point)`` (see
+        find_replica) whose disks become the VM's own disks (root,
+        ephemeral, swap: copy-on-write clones of its disk recovery points),
+        instead of disks from the image: an evacuation to the cluster that
+        holds the instance's replica.
 
         The VM is created powered off with its disks, cloud-init data and
         one NIC per port (vms.create); volumes are attached while Nova
@@ -126,10 +143,14 @@ class VMOps(object):
         # made on the cluster.
         nics = self._vifops.nic_specs(network_info)
         flavor = instance.flavor
-        disks, cd_roms, boot_config = self._boot_disks(
-            context, instance, image_meta, block_device_info)
-        disks.extend(self._extra_disks(instance, block_device_info,
-                                       first_index=len(disks)))
+        if recovery_point is not None:
+            disks, cd_roms, boot_config = self._recovered_disks(
+                recovery_point, block_device_info), [], None
+        else:
+            disks, cd_roms, boot_config = self._boot_disks(
+                context, instance, image_meta, block_device_info)
+            disks.extend(self._extra_disks(instance, block_device_info,
+                                           first_index=len(disks)))
         vm_ext_id = None
         try:
             with self._vifops.wait_for_plugged(instance, network_info,
@@ -166,6 +187,27 @@ class VMOps(object):
                         'deleting VM %s' % vm_ext_id):
                     self._delete_vm(self._client.vms.get(vm_ext_id))
             raise
+
+    def _recovered_disks(self, recovery_point, block_device_info):
+        """The VM's disks as clones of a VM recovery point's disks.
+
+        In the order the VM had them (root first, then ephemeral and
+        swap), on the SCSI bus from index 0 (1 when the root is a volume:
+        index 0 stays the root's).  The disks are placed in this cluster's
+        storage container.
+        """
+        _rp, vmrp = recovery_point
+        mapping = driver.block_device_info_get_mapping(block_device_info)
+        first = (utils.ROOT_INDEX + 1
+                 if block_device.get_root_bdm(mapping) is not None
+                 else utils.ROOT_INDEX)
+        drps = vmrp.get('diskRecoveryPoints') or []
+        return [prism_vms.disk_from_disk_recovery_point(
+            drp['diskRecoveryPointExtId'],
+            vm_recovery_point_ext_id=vmrp['extId'],
+            container_ext_id=self._container_ext_id,
+            bus_type=utils.ROOT_BUS, index=first + i)
+            for i, drp in enumerate(drps)]
 
     def _boot_disks(self, context, instance, image_meta, block_device_info):
         """(disks, cd_roms, boot_config) for the root of the instance."""
