@@ -39,6 +39,7 @@ from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
 from nutanix_openstack.prism import paths as prism_paths
+from nutanix_openstack.prism import volume_groups as prism_vg
 
 CONF = nova_conf.CONF
 LOG = logging.getLogger(__name__)
@@ -469,7 +470,8 @@ class NutanixDriver(driver.ComputeDriver):
             'os_type': 'linux',
         }
         if self._ops is not None:
-            connector['nutanix_cluster_ext_id'] = self._ops.cluster_ext_id
+            connector[prism_vg.CONNECTOR_CLUSTER] = (
+                self._ops.cluster_ext_id)
         return connector
 
     @_boundary

@@ -24,6 +24,7 @@ from nova.virt import hardware
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import session as prism_session
 from nutanix_openstack.prism import vms as prism_vms
 
@@ -227,16 +228,14 @@ class VMOps(object):
                 image_id=image_meta.id,
                 reason='disk format %s cannot be booted by the nutanix '
                        'driver (raw, qcow2 and iso can)' % disk_format)
-        if kind == 'ISO_IMAGE':
+        if kind == formats.ISO_IMAGE:
             disks = []
             if root_bytes:
                 disks.append(prism_vms.empty_disk(
                     root_bytes, self._container_ext_id,
                     bus_type=utils.ROOT_BUS, index=utils.ROOT_INDEX))
             cd_rom = prism_vms.cd_rom_from_image(image_ext_id, 'IDE', 0)
-            boot = {'$objectType': 'vmm.v4.ahv.config.LegacyBoot',
-                    'bootOrder': ['CDROM', 'DISK', 'NETWORK']}
-            return disks, [cd_rom], boot
+            return disks, [cd_rom], prism_vms.boot_from_cd_rom()
         image_bytes = self._client.images.get(image_ext_id).get(
             'sizeBytes') or 0
         if root_bytes and root_bytes < image_bytes:
@@ -291,18 +290,10 @@ class VMOps(object):
                                    instance.key_data}
         if admin_password:
             meta['admin_pass'] = admin_password
-        config = {
-            '$objectType': 'vmm.v4.ahv.config.CloudInit',
-            'datasourceType': 'CONFIG_DRIVE_V2',
-            'metadata': base64.b64encode(
-                jsonutils.dump_as_bytes(meta)).decode('ascii'),
-        }
-        if instance.user_data:
-            # Nova keeps user data base64-encoded already.
-            config['cloudInitScript'] = {
-                '$objectType': 'vmm.v4.ahv.config.Userdata',
-                'value': instance.user_data}
-        return {'config': config}
+        # Nova keeps user data base64-encoded already.
+        return prism_vms.cloud_init(
+            base64.b64encode(jsonutils.dump_as_bytes(meta)).decode('ascii'),
+            user_data_b64=instance.user_data or None)
 
     # -- destroy ------------------------------------------------------
 
