@@ -151,7 +151,10 @@ class EvacuateTestCase(base.TestCase):
         return nova
 
     def b_inventory(self):
-        return self.site_b.admin.inventory()
+        """Cluster B's objects and disks (task records left out)."""
+        inventory = self.site_b.admin.inventory()
+        inventory['objects'].pop('task', None)
+        return inventory
 
     def test_evacuated_instance_comes_back_with_its_disk_and_volume(self):
         instance, image_id = self.boot_on_a()
@@ -359,4 +362,25 @@ class EvacuateTestCase(base.TestCase):
             attach_block_devices=nova.attach_block_devices,
             network_info=network_model.NetworkInfo([stale]), evacuate=True)
         self.assertEqual(([], []), (nova.saved, nova.calls))
+        self.assertEqual(before, self.b_inventory())
+
+    def test_failure_after_the_vm_was_made_leaves_nothing_on_b(self):
+        # Cinder not failed over yet: the connection info still names the
+        # volume group of cluster A, unknown on cluster B.
+        instance, image_id = self.boot_on_a()
+        self.replicate_vm(instance)
+        self.site_a.kill()
+        driver_b = self.driver_for_b()
+        before = self.b_inventory()
+        stale = {'root_device_name': '/dev/sda', 'ephemerals': [],
+                 'swap': None, 'block_device_mapping': [{
+                     'connection_info': {
+                         'driver_volume_type': 'iscsi',
+                         'data': {'volume_group_ext_id':
+                                  uuidutils.generate_uuid()}},
+                     'mount_device': '/dev/sdb', 'boot_index': None,
+                     'delete_on_termination': False}]}
+        self.assertRaises(driver.NutanixBackendError, self.evacuate,
+                          driver_b, instance, stale, image_id=image_id)
+        self.assertIsNone(driver_b.ops.vm.find_vm(instance))
         self.assertEqual(before, self.b_inventory())
