@@ -60,7 +60,7 @@ class FileTransferMixin(object):
 
     def _import_chunks(self, disk_id, f, fsize):
         cs = self.chunk_size
-        extents = _data_extents(f.fileno(), fsize)
+        extents = data_extents(f.fileno(), fsize)
         buf = bytearray(cs)
         ext = 0
         first = 0
@@ -135,7 +135,7 @@ class FileTransferMixin(object):
                 written.add(idx)
 
 
-def _data_extents(fd, fsize):
+def data_extents(fd, fsize):
     """``[(start, end)]`` of a file's data, holes left out when the OS says."""
     if not hasattr(os, 'SEEK_DATA'):
         return [(0, fsize)]
@@ -151,3 +151,30 @@ def _data_extents(fd, fsize):
         if exc.errno != errno.ENXIO:    # no data past pos
             return [(0, fsize)]
     return extents
+
+
+def read_aligned(reader, chunk_size, offset=0):
+    """``(position, view)`` pieces of a reader's bytes, cut at chunks.
+
+    The first piece ends at the chunk boundary after ``offset``, the
+    others are whole chunks but the last.  The bytes land straight in one
+    reused buffer through ``readinto()`` (no intermediate byte strings):
+    a view is valid until the next piece is asked for.  Ends at the
+    reader's EOF.
+    """
+    buf = memoryview(bytearray(chunk_size))
+    want = chunk_size - offset % chunk_size
+    pos = offset
+    while True:
+        fill = 0
+        while fill < want:
+            n = reader.readinto(buf[fill:want])
+            if not n:
+                break
+            fill += n
+        if fill:
+            yield pos, buf[:fill]
+            pos += fill
+        if fill < want:
+            return
+        want = chunk_size

@@ -24,7 +24,6 @@ emulator process (a QEMU guest, tgtd) are not held by it.
 """
 
 import binascii
-import errno
 import os
 import re
 import stat
@@ -34,6 +33,7 @@ import uuid
 
 from nutanix_openstack.emulator.storage import args
 from nutanix_openstack.emulator.storage import errors
+from nutanix_openstack.emulator.storage import fileio
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 DEFAULT_BLOCK_SIZE = 1024 * 1024
@@ -646,24 +646,12 @@ class RbdDiskStore(object):
         """:meth:`write_stream` from a file-like object's ``readinto()``."""
         args.check_size(offset, 'offset')
         self.size(disk_id)
-        cs = self.chunk_size
-        buf = memoryview(bytearray(cs))
-        want = cs - offset % cs
-        pos = offset
-        while True:
-            fill = 0
-            while fill < want:
-                n = reader.readinto(buf[fill:want])
-                if not n:
-                    break
-                fill += n
-            if fill:
-                self._flush(disk_id, pos, args.byte_view(bytes(buf[:fill])),
-                            grow)
-                pos += fill
-            if fill < want:
-                return pos - offset
-            want = cs
+        written = 0
+        for pos, view in fileio.read_aligned(reader, self.chunk_size,
+                                             offset):
+            self._flush(disk_id, pos, args.byte_view(bytes(view)), grow)
+            written += len(view)
+        return written
 
     def _flush(self, disk_id, offset, view, grow):
         with self._gate.shared(), self._open(disk_id) as image:
@@ -709,7 +697,7 @@ class RbdDiskStore(object):
     def _import_extents(self, image, f, fsize):
         cs = self.chunk_size
         buf = bytearray(cs)
-        for start, end in _data_extents(f.fileno(), fsize):
+        for start, end in fileio.data_extents(f.fileno(), fsize):
             pos = start
             while pos < end:
                 n = min(cs - pos % cs, end - pos)
@@ -818,21 +806,3 @@ class RbdDiskStore(object):
         return dict(disks=disks, layers=disks + trashed,
                     chunks=pool['num_objects'], bytes_stored=pool['num_bytes'],
                     tombstones=0, capacity_bytes=cluster['kb'] * 1024)
-
-
-def _data_extents(fd, fsize):
-    """``[(start, end)]`` of a file's data, holes left out when the OS says."""
-    if not hasattr(os, 'SEEK_DATA'):
-        return [(0, fsize)]
-    extents = []
-    pos = 0
-    try:
-        while pos < fsize:
-            start = os.lseek(fd, pos, os.SEEK_DATA)
-            end = os.lseek(fd, start, os.SEEK_HOLE)
-            extents.append((start, end))
-            pos = end
-    except OSError as exc:
-        if exc.errno != errno.ENXIO:
-            return [(0, fsize)]
-    return extents

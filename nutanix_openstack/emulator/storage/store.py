@@ -383,23 +383,12 @@ class DiskStore(fileio.FileTransferMixin):
         args.check_size(offset, 'offset')
         with self._meta.transaction() as txn:
             txn.disk(disk_id)
-        cs = self.chunk_size
-        buf = memoryview(bytearray(cs))
-        want = cs - offset % cs
-        pos = offset
-        while True:
-            fill = 0
-            while fill < want:
-                n = reader.readinto(buf[fill:want])
-                if not n:
-                    break
-                fill += n
-            if fill:
-                self._flush(disk_id, pos, buf[:fill], grow)
-                pos += fill
-            if fill < want:
-                return pos - offset
-            want = cs
+        written = 0
+        for pos, view in fileio.read_aligned(reader, self.chunk_size,
+                                             offset):
+            self._flush(disk_id, pos, view, grow)
+            written += len(view)
+        return written
 
     def _flush(self, disk_id, offset, view, grow):
         with self._meta.transaction(write=True) as txn:
