@@ -12,6 +12,7 @@ from oslo_log import log as logging
 from nutanix_openstack.cinder import volumeops
 from nutanix_openstack.i18n import _
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class ConnectionOps(object):
         host is neither required to have an initiator nor given access.
         """
         return bool(connector) and connector.get(
-            'nutanix_cluster_ext_id') == self.volume_ops.cluster_ext_id
+            prism_vg.CONNECTOR_CLUSTER) == self.volume_ops.cluster_ext_id
 
     def initialize_connection(self, volume, connector):
         """Export the volume group to the connector.
@@ -110,14 +111,14 @@ class ConnectionOps(object):
             'target_lun': int(disk.get('index') or 0),
             'volume_id': volume.id,
             'discard': True,
-            'volume_group_ext_id': vg['extId'],
-            'volume_disk_ext_id': disk['extId'],
+            prism_vg.ATTACH_VOLUME_GROUP: vg['extId'],
+            prism_vg.ATTACH_VOLUME_DISK: disk['extId'],
         }
         if chap:
             data.update(auth_method='CHAP', auth_username=chap[0],
                         auth_password=chap[1])
         if direct:
-            data['access'] = 'vm-attach'
+            data[prism_vg.ATTACH_ACCESS] = prism_vg.ACCESS_VM_ATTACH
             LOG.info('Volume %(vol)s handed to a VM of cluster %(cluster)s '
                      'as volume group %(vg)s',
                      {'vol': volume.id, 'vg': vg['extId'],
@@ -126,7 +127,8 @@ class ConnectionOps(object):
             LOG.info('Volume %(vol)s exported to %(ini)s as %(iqn)s lun '
                      '%(lun)s', {'vol': volume.id, 'ini': initiator,
                                  'iqn': iqn, 'lun': data['target_lun']})
-        return {'driver_volume_type': 'iscsi', 'data': data}
+        return {'driver_volume_type': prism_vg.ATTACH_VOLUME_TYPE,
+                'data': data}
 
     def _chap(self):
         conf = self.configuration

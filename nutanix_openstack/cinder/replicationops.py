@@ -107,21 +107,15 @@ class Target(object):
     def client(self):
         if self._client is None:
             dev, conf = self.device, self.conf
-            self._client = prism_client.PrismClient(
+            # The replica cluster's own endpoints and credentials; the
+            # timeouts and retries of this backend's options.
+            self._client = prism_client.PrismClient.from_conf(
+                conf, prefix='nutanix_',
                 endpoints=[e for e in dev['endpoints'].split(';') if e],
                 username=dev['username'], password=dev['password'],
                 verify=strutils.bool_from_string(
                     dev.get('verify_ssl', conf.nutanix_verify_ssl)),
                 ca_file=dev.get('ca_file') or conf.nutanix_ca_file,
-                connect_timeout=conf.nutanix_connect_timeout,
-                read_timeout=conf.nutanix_read_timeout,
-                retries=conf.nutanix_api_retries,
-                retry_interval=conf.nutanix_api_retry_interval,
-                retry_max_interval=conf.nutanix_api_retry_max_interval,
-                endpoint_down_time=conf.nutanix_endpoint_down_time,
-                task_timeout=conf.nutanix_task_timeout,
-                task_poll_interval=conf.nutanix_task_poll_interval,
-                chunk_size=conf.nutanix_transfer_chunk_size,
                 cluster=dev.get('cluster'))
         return self._client
 

@@ -134,6 +134,29 @@ def take(backend, rp_ext_id, name, rp_type, expiration, vm_ext_ids,
     """
     state, disks = backend.state, backend.disks
     now = tasks_mod.now_iso()
+    rp = _recovery_point(backend, rp_ext_id, name, now, rp_type, expiration)
+    with state.transaction():
+        rp['vmRecoveryPoints'] = [
+            _vm_member(state, vm_ext_id, now, rp_type, expiration)
+            for vm_ext_id in vm_ext_ids]
+        rp['volumeGroupRecoveryPoints'] = [
+            _vg_member(state, vg_ext_id, now, rp_type, expiration)
+            for vg_ext_id in vg_ext_ids]
+    clones = [(drp['diskExtId'], drp['diskRecoveryPointExtId'], None)
+              for member in (rp['vmRecoveryPoints'] +
+                             rp['volumeGroupRecoveryPoints'])
+              for drp in member['diskRecoveryPoints']]
+    _clone_all(disks, clones)
+    try:
+        state.put(sources.KIND_RP, rp_ext_id, rp)
+    except Exception:
+        sources.delete_bytes(disks, [c[1] for c in clones])
+        raise
+    return rp
+
+
+def _recovery_point(backend, rp_ext_id, name, now, rp_type, expiration):
+    """The RecoveryPoint JSON, with no member yet."""
     rp = {
         '$objectType': NS + 'RecoveryPoint',
         'extId': rp_ext_id,
@@ -151,61 +174,60 @@ def take(backend, rp_ext_id, name, rp_type, expiration, vm_ext_ids,
     }
     if expiration:
         rp['expirationTime'] = expiration
-    plans = []
-    with state.transaction():
-        for vm_ext_id in vm_ext_ids:
-            vm = state.get(sources.KIND_VM, vm_ext_id)
-            if vm is None:
-                raise sources.vm_not_found(vm_ext_id)
-            member = _member('VmRecoveryPoint', compute_shapes.new_ext_id(),
-                             now, rp_type, expiration)
-            member.update(vmExtId=vm_ext_id, name=vm['name'],
-                          hypervisorType='AHV', vmCategories=[],
-                          _vm=compute_shapes.render_vm(vm))
-            for disk in vm.get('disks') or []:
-                if compute_shapes.is_vm_disk(disk):
-                    drp = _drp(disk['extId'], disk)
-                    member['diskRecoveryPoints'].append(drp)
-                    plans.append(drp)
-            rp['vmRecoveryPoints'].append(member)
-        for vg_ext_id in vg_ext_ids:
-            vg = state.get(sources.KIND_VG, vg_ext_id)
-            if vg is None:
-                raise sources.vg_not_found(vg_ext_id)
-            member = _member('VolumeGroupRecoveryPoint',
-                             compute_shapes.new_ext_id(), now, rp_type,
-                             expiration)
-            member.update(volumeGroupExtId=vg_ext_id, name=vg['name'],
-                          volumeGroupCategories=[],
-                          _vg=volumes_shapes.public(vg))
-            for disk in vg['_disks']:
-                drp = _drp(disk['extId'], disk)
-                member['diskRecoveryPoints'].append(drp)
-                plans.append(drp)
-            rp['volumeGroupRecoveryPoints'].append(member)
-    clones = [(drp['diskExtId'], drp['diskRecoveryPointExtId'], None)
-              for drp in plans]
-    # One storage transaction for every disk: no write (guest I/O through
-    # the admin API included) lands between the first clone and the last.
+    return rp
+
+
+def _vm_member(state, vm_ext_id, now, rp_type, expiration):
+    """A VmRecoveryPoint planning a disk recovery point per VM disk."""
+    vm = state.get(sources.KIND_VM, vm_ext_id)
+    if vm is None:
+        raise sources.vm_not_found(vm_ext_id)
+    member = _member('VmRecoveryPoint', compute_shapes.new_ext_id(),
+                     now, rp_type, expiration)
+    member.update(vmExtId=vm_ext_id, name=vm['name'],
+                  hypervisorType='AHV', vmCategories=[],
+                  _vm=compute_shapes.render_vm(vm))
+    member['diskRecoveryPoints'] = [
+        _drp(disk['extId'], disk) for disk in vm.get('disks') or []
+        if compute_shapes.is_vm_disk(disk)]
+    return member
+
+
+def _vg_member(state, vg_ext_id, now, rp_type, expiration):
+    """A VolumeGroupRecoveryPoint planning one per group disk."""
+    vg = state.get(sources.KIND_VG, vg_ext_id)
+    if vg is None:
+        raise sources.vg_not_found(vg_ext_id)
+    member = _member('VolumeGroupRecoveryPoint',
+                     compute_shapes.new_ext_id(), now, rp_type,
+                     expiration)
+    member.update(volumeGroupExtId=vg_ext_id, name=vg['name'],
+                  volumeGroupCategories=[],
+                  _vg=volumes_shapes.public(vg))
+    member['diskRecoveryPoints'] = [_drp(disk['extId'], disk)
+                                    for disk in vg['_disks']]
+    return member
+
+
+def _clone_all(disks, clones):
+    """Clone ``(source, new, size)`` disks as one storage transaction.
+
+    No write (guest I/O through the admin API included) lands between the
+    first clone and the last.
+    """
     if hasattr(disks, 'clone_group'):
         disks.clone_group(clones)
-    else:
-        # A store without group clones (test doubles): one by one, still
-        # under LOCK.
-        made = []
-        try:
-            for src, new, size in clones:
-                disks.clone(src, new, size)
-                made.append(new)
-        except Exception:
-            sources.delete_bytes(disks, made)
-            raise
+        return
+    # A store without group clones (test doubles): one by one, still
+    # under LOCK.
+    made = []
     try:
-        state.put(sources.KIND_RP, rp_ext_id, rp)
+        for src, new, size in clones:
+            disks.clone(src, new, size)
+            made.append(new)
     except Exception:
-        sources.delete_bytes(disks, [c[1] for c in clones])
+        sources.delete_bytes(disks, made)
         raise
-    return rp
 
 
 def drp_ids(rp):

@@ -41,8 +41,8 @@ class StoreLocation(location.StoreLocation):
 
     def parse_uri(self, uri):
         self.validate_schemas(uri, valid_schemas=(locations.PREFIX,))
-        pieces = uri[len(locations.PREFIX):].split('/')
-        if len(pieces) != 2 or not all(pieces):
+        pieces = locations.split_location(uri)
+        if pieces is None:
             reason = _('Nutanix location must be nutanix://<cluster extId>/'
                        '<image extId>, got %s') % uri
             LOG.info('Invalid URI: %s', reason)

@@ -406,31 +406,9 @@ class Store(driver.Store):
         LOG.debug('Image %(id)s looks like %(fmt)s: uploading it as '
                   '%(type)s', {'id': image_id, 'fmt': fmt,
                                'type': image_type})
-        name = prism_locations.glance_image_name(image_id)
-        with self._translate_errors(what):
-            self._remove_leftovers(name, image_id)
-            created = self.client.images.create_for_upload(
-                name,
-                image_type=image_type,
-                description=self._description(image_id, fmt),
-                cluster_ext_id=cluster)
-        ext_id = created['extId']
+        ext_id = self._create_image(image_id, image_type, fmt, cluster, what)
         try:
-            with self._translate_errors(what):
-                uploaded = self.client.images.upload(
-                    ext_id, iter(stream), size=image_size or None,
-                    progress_callback=progress.task_progress)
-            if not stream.finished:
-                raise exceptions.BackendException(
-                    _('%s: the cluster ended the upload before all bytes '
-                      'were sent') % what)
-            stored = (uploaded or {}).get('sizeBytes')
-            if stored is not None and stored != stream.bytes_read:
-                raise exceptions.BackendException(
-                    _('%(what)s: the cluster stored %(stored)d bytes, '
-                      '%(sent)d were sent') %
-                    {'what': what, 'stored': stored,
-                     'sent': stream.bytes_read})
+            self._upload(ext_id, stream, image_size, progress, what)
             if fmt in formats.CLUSTER_CONVERTS:
                 self._verify_on_cluster(ext_id, fmt, what)
         except BaseException as exc:
@@ -442,15 +420,50 @@ class Store(driver.Store):
                 raise stream.error from exc
             raise
         progress.done(stream.bytes_read)
-
-        metadata = {}
-        if self.backend_group:
-            metadata['store'] = self.backend_group
         return (prism_locations.make_location(cluster, ext_id),
                 stream.bytes_read,
                 stream.checksum.hexdigest(),
                 stream.os_hash.hexdigest(),
-                metadata)
+                self._location_metadata())
+
+    def _create_image(self, image_id, image_type, fmt, cluster, what):
+        """The empty backend image an upload fills; returns its extId.
+
+        Leftovers of a failed earlier add of the same image go first.
+        """
+        name = prism_locations.glance_image_name(image_id)
+        with self._translate_errors(what):
+            self._remove_leftovers(name, image_id)
+            created = self.client.images.create_for_upload(
+                name,
+                image_type=image_type,
+                description=self._description(image_id, fmt),
+                cluster_ext_id=cluster)
+        return created['extId']
+
+    def _upload(self, ext_id, stream, image_size, progress, what):
+        """Send every byte of ``stream``; the cluster must keep them all."""
+        with self._translate_errors(what):
+            uploaded = self.client.images.upload(
+                ext_id, iter(stream), size=image_size or None,
+                progress_callback=progress.task_progress)
+        if not stream.finished:
+            raise exceptions.BackendException(
+                _('%s: the cluster ended the upload before all bytes '
+                  'were sent') % what)
+        stored = (uploaded or {}).get('sizeBytes')
+        if stored is not None and stored != stream.bytes_read:
+            raise exceptions.BackendException(
+                _('%(what)s: the cluster stored %(stored)d bytes, '
+                  '%(sent)d were sent') %
+                {'what': what, 'stored': stored,
+                 'sent': stream.bytes_read})
+
+    def _location_metadata(self):
+        """``{'store': <backend>}`` in multi-store mode, else ``{}``."""
+        if self.backend_group:
+            return {'store': self.backend_group}
+        return {}
 
     @capabilities.check
     def get(self, location, offset=0, chunk_size=None, context=None):

@@ -18,6 +18,7 @@ import inspect
 
 from oslo_log import log as logging
 
+from nova import block_device
 from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception
@@ -37,6 +38,8 @@ from nutanix_openstack.nova import volumeops
 from nutanix_openstack.prism import client as prism_client
 from nutanix_openstack.prism import clusters as prism_clusters
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import paths as prism_paths
+from nutanix_openstack.prism import volume_groups as prism_vg
 
 CONF = nova_conf.CONF
 LOG = logging.getLogger(__name__)
@@ -48,15 +51,18 @@ class NutanixBackendError(exception.NovaException):
     msg_fmt = _('Nutanix cluster request failed: %(reason)s')
 
 
+class NoInstanceReplica(exception.NovaException):
+    msg_fmt = _('Instance %(instance_uuid)s cannot be evacuated to cluster '
+                '%(cluster)s: no replicated recovery point of its VM is '
+                'there (replicate the VM to this cluster, or boot it from '
+                'a volume)')
+
+
 # An instance left in one of these by a dead nova-compute had a snapshot in
 # progress (Nova clears the task state at start-up).
 SNAPSHOT_TASK_STATES = (
     task_states.IMAGE_SNAPSHOT, task_states.IMAGE_SNAPSHOT_PENDING,
     task_states.IMAGE_PENDING_UPLOAD, task_states.IMAGE_UPLOADING)
-
-
-def _is_vm_url(url):
-    return bool(url) and '/ahv/config/vms/' in url
 
 
 def _boundary(f):
@@ -76,7 +82,7 @@ def _boundary(f):
                 self, *args, **kwargs).arguments.get('instance')
             # Only a VM that vanished is the instance gone; a missing image
             # or volume group is a backend error of its own.
-            if instance is not None and _is_vm_url(e.url):
+            if instance is not None and e.entity_kind == prism_paths.REL_VM:
                 raise exception.InstanceNotFound(
                     instance_id=instance.uuid) from e
             raise NutanixBackendError(reason=str(e)) from e
@@ -93,7 +99,9 @@ class NutanixDriver(driver.ComputeDriver):
     capabilities = dict(
         driver.ComputeDriver.capabilities,
         has_imagecache=False,
-        supports_evacuate=False,
+        # To the cluster that holds a replica of the instance's VM (see
+        # rebuild).
+        supports_evacuate=True,
         # One node: a cold migration "to the same host" is the only kind,
         # and a resize keeps the VM where the cluster put it.
         supports_migrate_to_same_host=True,
@@ -252,6 +260,72 @@ class NutanixDriver(driver.ComputeDriver):
                           power_on=power_on)
 
     @_boundary
+    def instance_on_disk(self, instance):
+        """Whether this cluster holds the instance's disks.
+
+        True when its VM is here, or a replicated recovery point of its VM
+        (replication.latest_vm_point): an evacuation to this cluster then
+        brings the instance back from those disks (see rebuild), not from
+        the image.
+        """
+        return (self.ops.vm.find_vm(instance) is not None or
+                self.ops.vm.find_replica(instance) is not None)
+
+    @_boundary
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None,
+                evacuate=False, block_device_info=None,
+                preserve_ephemeral=False, accel_uuids=None,
+                reimage_boot_volume=False):
+        """Evacuation: the instance's VM again, from its newest replica.
+
+        On the cluster of this nova-compute, the newest recovery point of
+        the instance's VM (replicated here from the lost cluster) gives the
+        new VM its disks (copy-on-write clones: vms.create with disk
+        recovery point sources), the NICs are those of the ports as now
+        bound, and the volumes are attached from the connection info Cinder
+        gives now (after ``failover-host``, the volume groups on this
+        cluster).  With no replica here, an instance booted from a volume
+        is spawned again around its volumes (Nova's default rebuild); any
+        other fails with NoInstanceReplica before anything changes (Nova
+        keeps the instance's state).  A rebuild that is not an evacuation
+        is Nova's default (destroy, then spawn from the image).
+        """
+        if not evacuate:
+            raise NotImplementedError()
+        replica = self.ops.vm.find_replica(instance)
+        if replica is None:
+            mapping = driver.block_device_info_get_mapping(block_device_info)
+            if block_device.get_root_bdm(mapping) is not None:
+                LOG.info('No replica of the VM on this cluster: spawning '
+                         'the volume-backed instance again',
+                         instance=instance)
+                raise NotImplementedError()
+            error = NoInstanceReplica(instance_uuid=instance.uuid,
+                                      cluster=self.ops.cluster_ext_id)
+            LOG.error('%s', error.format_message(), instance=instance)
+            raise exception.InstanceFaultRollback(inner_exception=error)
+        # Ports this cluster cannot plug fail the evacuation before any
+        # volume moves (VifCreateFailed).
+        self.ops.vif.nic_specs(network_info)
+        rp, vmrp = replica
+        LOG.info('Evacuating from recovery point %(rp)s (%(name)s, taken '
+                 '%(time)s)', {'rp': rp['extId'], 'name': rp.get('name'),
+                               'time': rp.get('creationTime')},
+                 instance=instance)
+        detach_block_devices(context, bdms)
+        instance.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
+        instance.save(expected_task_state=[task_states.REBUILDING])
+        block_device_info = attach_block_devices(context, instance, bdms)
+        instance.task_state = task_states.REBUILD_SPAWNING
+        instance.save(
+            expected_task_state=[task_states.REBUILD_BLOCK_DEVICE_MAPPING])
+        self.ops.vm.spawn(context, instance, image_meta, admin_password,
+                          block_device_info, network_info=network_info,
+                          recovery_point=replica)
+
+    @_boundary
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
         """Delete the instance VM with its disks and NICs.
@@ -396,7 +470,8 @@ class NutanixDriver(driver.ComputeDriver):
             'os_type': 'linux',
         }
         if self._ops is not None:
-            connector['nutanix_cluster_ext_id'] = self._ops.cluster_ext_id
+            connector[prism_vg.CONNECTOR_CLUSTER] = (
+                self._ops.cluster_ext_id)
         return connector
 
     @_boundary

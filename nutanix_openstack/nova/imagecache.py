@@ -16,18 +16,12 @@ from nova import exception
 
 from nutanix_openstack.nova import utils
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import locations
 
 LOG = logging.getLogger(__name__)
 
 PARTIAL_SUFFIX = '.partial'
-
-# Glance disk formats booted as a disk (the cluster's image service converts
-# qcow2 to raw on import) or mounted as a CD-ROM: the image types the driver
-# declares as traits.  The cluster also converts vmdk and vhdx, but those
-# are not declared (and so not scheduled here) until tested end to end.
-DISK_FORMATS = ('raw', 'qcow2')
-ISO_FORMAT = 'iso'
 
 
 class UnsupportedImageFormat(Exception):
@@ -35,11 +29,12 @@ class UnsupportedImageFormat(Exception):
 
 
 def image_kind(disk_format):
-    """'DISK_IMAGE' or 'ISO_IMAGE' for a Glance disk format."""
-    if disk_format in (None, '') or disk_format in DISK_FORMATS:
-        return 'DISK_IMAGE'
-    if disk_format == ISO_FORMAT:
-        return 'ISO_IMAGE'
+    """DISK_IMAGE or ISO_IMAGE (see prism.formats) for a Glance format."""
+    if (disk_format in (None, '') or
+            disk_format in formats.BOOTABLE_DISK_FORMATS):
+        return formats.DISK_IMAGE
+    if disk_format == formats.ISO_DISK_FORMAT:
+        return formats.ISO_IMAGE
     raise UnsupportedImageFormat(disk_format)
 
 
@@ -103,7 +98,7 @@ class ImageCache(object):
         else:
             image_ext_id = self._fetch_once(context, glance_image_id, meta,
                                             kind)
-        if kind == 'DISK_IMAGE':
+        if kind == formats.DISK_IMAGE:
             image_ext_id = self._client.images.ensure_disk_image(
                 image_ext_id)
         return image_ext_id, kind

@@ -12,20 +12,12 @@ from oslo_log import log as logging
 from nova import exception
 
 from nutanix_openstack.nova import utils
+from nutanix_openstack.prism import formats
 from nutanix_openstack.prism import vms as prism_vms
 
 LOG = logging.getLogger(__name__)
 
 RESCUE_BUS, RESCUE_INDEX = 'SATA', 0
-NS = 'vmm.v4.ahv.config.'
-
-
-def _boot_from(bus, index):
-    return {'$objectType': NS + 'LegacyBoot',
-            'bootDevice': {'$objectType': NS + 'BootDeviceDisk',
-                           'diskAddress': {'$objectType': NS + 'DiskAddress',
-                                           'busType': bus, 'index': index}},
-            'bootOrder': ['DISK', 'CDROM', 'NETWORK']}
 
 
 def rescue_disk(vm):
@@ -57,7 +49,7 @@ class RescueOps(object):
         image_id = image_id or instance.image_ref
         disk_format = (image_meta.disk_format
                        if 'disk_format' in image_meta else None)
-        if not image_id or disk_format == 'iso':
+        if not image_id or disk_format == formats.ISO_DISK_FORMAT:
             raise exception.InstanceNotRescuable(
                 instance_id=instance.uuid,
                 reason='a disk image is needed to rescue from')
@@ -74,8 +66,9 @@ class RescueOps(object):
             bus_type=RESCUE_BUS, index=RESCUE_INDEX)
         disk = self._client.vms.add_disk(vm['extId'], spec)
         try:
-            self._client.vms.update(vm['extId'], bootConfig=_boot_from(
-                RESCUE_BUS, RESCUE_INDEX))
+            self._client.vms.update(
+                vm['extId'],
+                bootConfig=prism_vms.boot_from_disk(RESCUE_BUS, RESCUE_INDEX))
             self._client.vms.power_on(vm['extId'])
         except Exception:
             with utils.ignore_backend_errors('removing rescue disk'):
@@ -92,8 +85,10 @@ class RescueOps(object):
         disk = rescue_disk(vm)
         if vm.get('powerState') == 'ON':
             self._client.vms.power_off(vm['extId'])
-        self._client.vms.update(vm['extId'], bootConfig=_boot_from(
-            utils.ROOT_BUS, utils.ROOT_INDEX))
+        self._client.vms.update(
+            vm['extId'],
+            bootConfig=prism_vms.boot_from_disk(utils.ROOT_BUS,
+                                                utils.ROOT_INDEX))
         if disk is not None:
             self._client.vms.delete_disk(vm['extId'], disk['extId'])
         self._client.vms.power_on(vm['extId'])

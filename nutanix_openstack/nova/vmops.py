@@ -24,6 +24,8 @@ from nova.virt import hardware
 from nutanix_openstack.nova import imagecache
 from nutanix_openstack.nova import utils
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import formats
+from nutanix_openstack.prism import session as prism_session
 from nutanix_openstack.prism import vms as prism_vms
 
 LOG = logging.getLogger(__name__)
@@ -99,6 +101,16 @@ class VMOps(object):
     def list_instance_uuids(self):
         return [vm['name'] for vm in self.list_vms()]
 
+    def find_replica(self, instance):
+        """The newest recovery point of the instance's VM on this cluster.
+
+        ``(recovery point, VM recovery point)`` or None
+        (replication.latest_vm_point by the VM's name, the instance uuid):
+        on a secondary cluster, the replica of the VM that was on the
+        primary.
+        """
+        return self._client.replication.latest_vm_point(instance.uuid)
+
     def get_info(self, instance):
         vm = self.get_vm(instance)
         return hardware.InstanceInfo(state=nova_power_state(vm),
@@ -107,8 +119,15 @@ class VMOps(object):
     # -- spawn --------------------------------------------------------
 
     def spawn(self, context, instance, image_meta, admin_password,
-              block_device_info, network_info=None, power_on=True):
+              block_device_info, network_info=None, power_on=True,
+              recovery_point=None):
         """Create the VM with its NICs, attach its volumes, power it on.
+
+        ``recovery_point``: ``(recovery point, VM recovery point)`` (see
+        find_replica) whose disks become the VM's own disks (root,
+        ephemeral, swap: copy-on-write clones of its disk recovery points),
+        instead of disks from the image: an evacuation to the cluster that
+        holds the instance's replica.
 
         The VM is created powered off with its disks, cloud-init data and
         one NIC per port (vms.create); volumes are attached while Nova
@@ -125,10 +144,14 @@ class VMOps(object):
         # made on the cluster.
         nics = self._vifops.nic_specs(network_info)
         flavor = instance.flavor
-        disks, cd_roms, boot_config = self._boot_disks(
-            context, instance, image_meta, block_device_info)
-        disks.extend(self._extra_disks(instance, block_device_info,
-                                       first_index=len(disks)))
+        if recovery_point is not None:
+            disks, cd_roms, boot_config = self._recovered_disks(
+                recovery_point, block_device_info), [], None
+        else:
+            disks, cd_roms, boot_config = self._boot_disks(
+                context, instance, image_meta, block_device_info)
+            disks.extend(self._extra_disks(instance, block_device_info,
+                                           first_index=len(disks)))
         vm_ext_id = None
         try:
             with self._vifops.wait_for_plugged(instance, network_info,
@@ -166,6 +189,27 @@ class VMOps(object):
                     self._delete_vm(self._client.vms.get(vm_ext_id))
             raise
 
+    def _recovered_disks(self, recovery_point, block_device_info):
+        """The VM's disks as clones of a VM recovery point's disks.
+
+        In the order the VM had them (root first, then ephemeral and
+        swap), on the SCSI bus from index 0 (1 when the root is a volume:
+        index 0 stays the root's).  The disks are placed in this cluster's
+        storage container.
+        """
+        _rp, vmrp = recovery_point
+        mapping = driver.block_device_info_get_mapping(block_device_info)
+        first = (utils.ROOT_INDEX + 1
+                 if block_device.get_root_bdm(mapping) is not None
+                 else utils.ROOT_INDEX)
+        drps = vmrp.get('diskRecoveryPoints') or []
+        return [prism_vms.disk_from_disk_recovery_point(
+            drp['diskRecoveryPointExtId'],
+            vm_recovery_point_ext_id=vmrp['extId'],
+            container_ext_id=self._container_ext_id,
+            bus_type=utils.ROOT_BUS, index=first + i)
+            for i, drp in enumerate(drps)]
+
     def _boot_disks(self, context, instance, image_meta, block_device_info):
         """(disks, cd_roms, boot_config) for the root of the instance."""
         mapping = driver.block_device_info_get_mapping(block_device_info)
@@ -184,16 +228,14 @@ class VMOps(object):
                 image_id=image_meta.id,
                 reason='disk format %s cannot be booted by the nutanix '
                        'driver (raw, qcow2 and iso can)' % disk_format)
-        if kind == 'ISO_IMAGE':
+        if kind == formats.ISO_IMAGE:
             disks = []
             if root_bytes:
                 disks.append(prism_vms.empty_disk(
                     root_bytes, self._container_ext_id,
                     bus_type=utils.ROOT_BUS, index=utils.ROOT_INDEX))
             cd_rom = prism_vms.cd_rom_from_image(image_ext_id, 'IDE', 0)
-            boot = {'$objectType': 'vmm.v4.ahv.config.LegacyBoot',
-                    'bootOrder': ['CDROM', 'DISK', 'NETWORK']}
-            return disks, [cd_rom], boot
+            return disks, [cd_rom], prism_vms.boot_from_cd_rom()
         image_bytes = self._client.images.get(image_ext_id).get(
             'sizeBytes') or 0
         if root_bytes and root_bytes < image_bytes:
@@ -248,18 +290,10 @@ class VMOps(object):
                                    instance.key_data}
         if admin_password:
             meta['admin_pass'] = admin_password
-        config = {
-            '$objectType': 'vmm.v4.ahv.config.CloudInit',
-            'datasourceType': 'CONFIG_DRIVE_V2',
-            'metadata': base64.b64encode(
-                jsonutils.dump_as_bytes(meta)).decode('ascii'),
-        }
-        if instance.user_data:
-            # Nova keeps user data base64-encoded already.
-            config['cloudInitScript'] = {
-                '$objectType': 'vmm.v4.ahv.config.Userdata',
-                'value': instance.user_data}
-        return {'config': config}
+        # Nova keeps user data base64-encoded already.
+        return prism_vms.cloud_init(
+            base64.b64encode(jsonutils.dump_as_bytes(meta)).decode('ascii'),
+            user_data_b64=instance.user_data or None)
 
     # -- destroy ------------------------------------------------------
 
@@ -457,12 +491,11 @@ class VMOps(object):
         token = self._client.vms.console_token(vm['extId'])
         if isinstance(token, dict):
             token = token.get('token') or token.get('value')
-        url = self._conf.endpoints[0]
-        # A bare host[:port] endpoint means https (see prism options).
-        endpoint = urllib.parse.urlsplit(
-            url if '://' in url else 'https://' + url)
-        host = self._conf.console_proxy_host or endpoint.hostname
-        port = self._conf.console_proxy_port or endpoint.port or 9440
+        # Prism serves the proxy where it serves the API.
+        api_host, api_port = prism_session.endpoint_address(
+            self._conf.endpoints[0])
+        host = self._conf.console_proxy_host or api_host
+        port = self._conf.console_proxy_port or api_port
         path = '/vnc/vm/%s/proxy?token=%s' % (
             vm['extId'], urllib.parse.quote(token))
         return ctype.ConsoleVNC(host=host, port=port,

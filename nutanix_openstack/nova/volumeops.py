@@ -12,11 +12,12 @@ from oslo_log import log as logging
 from nova import exception
 
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import volume_groups as prism_vg
 
 LOG = logging.getLogger(__name__)
 
-VOLUME_TYPE = 'iscsi'
-VG_KEY = 'volume_group_ext_id'
+VOLUME_TYPE = prism_vg.ATTACH_VOLUME_TYPE
+VG_KEY = prism_vg.ATTACH_VOLUME_GROUP
 INITIATOR_FILE = '/etc/iscsi/initiatorname.iscsi'
 
 

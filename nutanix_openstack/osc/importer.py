@@ -170,9 +170,9 @@ class UrlImport(object):
         """The cluster fetches ``url``; returns the backend image dict.
 
         Backend calls: POST images (UrlSource, ISO_IMAGE) and its task;
-        GET ``/file`` with a 512-byte Range; for raw content POST images
-        (UrlSource = the fetched image's ``/file``, DISK_IMAGE) and DELETE
-        of the fetched one.
+        GET ``/file`` with a 512-byte Range; for raw content
+        ``images.copy_as_disk_image`` of the fetched image and DELETE of
+        the fetched one.
         """
         images = self.prism.images
         cluster = self.prism.cluster_ext_id()
@@ -202,11 +202,9 @@ class UrlImport(object):
         # Cinder and Nova clone directly.  The cluster copies its own
         # image; no byte leaves it.
         self.report(_('Raw content: the cluster makes it a DISK_IMAGE'))
-        disk = images.create_from_url(
-            name, images.file_url(fetched['extId']),
-            image_type=formats.DISK_IMAGE, description=description,
-            cluster_ext_id=cluster, allow_insecure_url=True,
-            basic_auth=self.prism.session.credentials,
+        disk = images.copy_as_disk_image(
+            fetched['extId'], name, description=description,
+            cluster_ext_ids=[cluster],
             progress_callback=self._progress(_('cluster copy')))
         images.delete(fetched['extId'])
         return disk

@@ -108,30 +108,34 @@ class PrismClient(object):
         self.images.lock = lock or images.local_lock
 
     @classmethod
-    def from_conf(cls, conf_group, prefix=''):
+    def from_conf(cls, conf_group, prefix='', **overrides):
         """Build a client from oslo.config options.
 
         Build from options registered by
-        :func:`nutanix_openstack.prism.options.connection_opts(prefix)`.
+        :func:`nutanix_openstack.prism.options.connection_opts(prefix)`;
+        ``overrides`` replace single constructor arguments (a replication
+        target's own endpoints and credentials).
         """
         def opt(name):
             return getattr(conf_group, prefix + name)
-        return cls(endpoints=opt('endpoints'),
-                   username=opt('username'),
-                   password=opt('password'),
-                   verify=opt('verify_ssl'),
-                   ca_file=opt('ca_file'),
-                   connect_timeout=opt('connect_timeout'),
-                   read_timeout=opt('read_timeout'),
-                   retries=opt('api_retries'),
-                   retry_interval=opt('api_retry_interval'),
-                   retry_max_interval=opt('api_retry_max_interval'),
-                   endpoint_down_time=opt('endpoint_down_time'),
-                   task_timeout=opt('task_timeout'),
-                   task_poll_interval=opt('task_poll_interval'),
-                   chunk_size=opt('transfer_chunk_size'),
-                   cluster=opt('cluster'),
-                   ambiguous_retries=opt('api_ambiguous_retries'))
+        kwargs = dict(endpoints=opt('endpoints'),
+                      username=opt('username'),
+                      password=opt('password'),
+                      verify=opt('verify_ssl'),
+                      ca_file=opt('ca_file'),
+                      connect_timeout=opt('connect_timeout'),
+                      read_timeout=opt('read_timeout'),
+                      retries=opt('api_retries'),
+                      retry_interval=opt('api_retry_interval'),
+                      retry_max_interval=opt('api_retry_max_interval'),
+                      endpoint_down_time=opt('endpoint_down_time'),
+                      task_timeout=opt('task_timeout'),
+                      task_poll_interval=opt('task_poll_interval'),
+                      chunk_size=opt('transfer_chunk_size'),
+                      cluster=opt('cluster'),
+                      ambiguous_retries=opt('api_ambiguous_retries'))
+        kwargs.update(overrides)
+        return cls(**kwargs)
 
     def cluster_ext_id(self):
         """The extId of the cluster this client works on.

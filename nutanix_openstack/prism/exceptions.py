@@ -9,6 +9,8 @@ client inspects status codes for errors.
 
 import json
 
+from nutanix_openstack.prism import paths
+
 
 class PrismError(Exception):
     """Base of all client errors."""
@@ -26,6 +28,16 @@ class PrismError(Exception):
         self.url = url
         self.method = method
         super(PrismError, self).__init__(self.message)
+
+    @property
+    def entity_kind(self):
+        """The ``rel`` of the entity the failed call was about, or None.
+
+        ``paths.REL_VM`` for any call on a VM (its NICs and disks too), so
+        that an adapter tells a vanished VM from a missing image or
+        volume group without reading the URL itself.
+        """
+        return paths.entity_kind(self.url)
 
     def __str__(self):
         parts = [self.message]

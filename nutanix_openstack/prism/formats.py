@@ -36,6 +36,14 @@ CLUSTER_CONVERTS = ('qcow2', 'vmdk', 'vhdx')
 #: ``ImagesAPI.ensure_disk_image``).
 CLONEABLE_DISK_FORMATS = ('raw', 'qcow2', 'vmdk', 'vhdx')
 
+#: Glance disk formats Nova boots as a disk (and declares as image type
+#: traits).  The cluster also converts vmdk and vhdx, but those are not
+#: declared (and so not scheduled to Nova) until tested end to end.
+BOOTABLE_DISK_FORMATS = ('raw', 'qcow2')
+
+#: The Glance disk format mounted as a CD-ROM.
+ISO_DISK_FORMAT = 'iso'
+
 #: Bytes needed to recognise every format below.
 SNIFF_BYTES = 512
 

@@ -79,12 +79,13 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
                         description=None, cluster_ext_ids=None,
                         allow_insecure_url=False, wait=True,
                         progress_callback=None, basic_auth=None,
-                        cluster_ext_id=None):
+                        cluster_ext_id=None, request_id=None):
         """POST images with a ``UrlSource``; the server fetches the URL.
 
         ``basic_auth`` is an optional ``(username, password)`` the server
         uses to fetch the URL (``UrlBasicAuth``).  ``cluster_ext_id`` is a
-        shorthand for ``cluster_ext_ids=[cluster_ext_id]``.
+        shorthand for ``cluster_ext_ids=[cluster_ext_id]``.  ``request_id``
+        is the NTNX-Request-Id to send (default: a new one).
         """
         source = {'$objectType': 'vmm.v4.content.UrlSource', 'url': url,
                   'shouldAllowInsecureUrl': bool(allow_insecure_url)}
@@ -98,7 +99,27 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
         return self._create(
             self._image_body(name, image_type, description,
                              _clusters(cluster_ext_ids, cluster_ext_id),
-                             source), wait, progress_callback)
+                             source), wait, progress_callback,
+            request_id=request_id)
+
+    def copy_as_disk_image(self, ext_id, name, description=None,
+                           cluster_ext_ids=None, request_id=None,
+                           progress_callback=None):
+        """A new raw DISK_IMAGE the cluster makes from image ``ext_id``.
+
+        POST images with a ``UrlSource`` of the image's own ``/file`` URL
+        and this client's credentials: the cluster reads its own image (no
+        byte leaves it; its certificate may be self-signed) and converts a
+        container format to raw.  Both the derived disk of
+        :meth:`ensure_disk_image` and the CLI import's copy of raw content
+        are made here.  Waits for the task; returns the new image dict.
+        """
+        return self.create_from_url(
+            name, self.file_url(ext_id), image_type=formats.DISK_IMAGE,
+            description=description, cluster_ext_ids=cluster_ext_ids,
+            allow_insecure_url=True,
+            basic_auth=self._session.credentials,
+            progress_callback=progress_callback, request_id=request_id)
 
     def _check_own_url(self, url):
         """Refuse to hand this client's own credentials to a foreign URL.
@@ -337,23 +358,12 @@ class ImagesAPI(entities.UpdatableEntitiesAPI):
 
     def _derive(self, image, name, request_id, progress_callback):
         ext_id = image['extId']
-        # The cluster fetches its own URL: same credentials, and its own
-        # (possibly self-signed) certificate.
-        url = self.file_url(ext_id)
-        self._check_own_url(url)
-        source = {'$objectType': 'vmm.v4.content.UrlSource',
-                  'url': url,
-                  'shouldAllowInsecureUrl': True,
-                  'basicAuth': {
-                      '$objectType': 'vmm.v4.content.UrlBasicAuth',
-                      'username': self._session.credentials[0],
-                      'password': self._session.credentials[1]}}
-        body = self._image_body(
-            name, formats.DISK_IMAGE,
-            'Raw disk derived from image %s' % ext_id,
-            image.get('clusterLocationExtIds'), source)
-        return self._create(body, True, progress_callback,
-                            request_id=request_id)['extId']
+        return self.copy_as_disk_image(
+            ext_id, name,
+            description='Raw disk derived from image %s' % ext_id,
+            cluster_ext_ids=image.get('clusterLocationExtIds'),
+            request_id=request_id,
+            progress_callback=progress_callback)['extId']
 
     def list_derived(self, ext_id):
         """The derived DISK_IMAGEs of image ``ext_id`` (for deletion)."""

@@ -105,6 +105,29 @@ class ReplicationAPI(object):
         return max(found, key=lambda rp: (rp.get('creationTime') or '',
                                           rp.get('name') or ''))
 
+    def latest_vm_point(self, vm_name):
+        """The newest complete point here holding a VM named ``vm_name``.
+
+        Returns ``(recovery point, VM recovery point)`` or None.  A VM
+        recovery point carries the name of the VM it was taken of (the
+        Nova driver names its VMs after the instance uuid), so a replica
+        on the remote cluster names the VM that is gone with the primary.
+        Points still being copied (``status`` other than ``COMPLETE``) are
+        never returned.
+        """
+        found = []
+        for rp in self._session.list_all(paths.RECOVERY_POINTS):
+            if rp.get('status', 'COMPLETE') != 'COMPLETE':
+                continue
+            for vmrp in rp.get('vmRecoveryPoints') or []:
+                if vmrp.get('name') == vm_name and vmrp.get(
+                        'status', 'COMPLETE') == 'COMPLETE':
+                    found.append((rp, vmrp))
+        if not found:
+            return None
+        return max(found, key=lambda pair: (pair[0].get('creationTime') or
+                                            '', pair[0].get('name') or ''))
+
     def changed_regions(self, rp_ext_id, member_ext_id, drp_ext_id,
                         reference=None, offset=None, length=None,
                         block_size=None, member_kind='volume_group'):

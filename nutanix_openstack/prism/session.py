@@ -76,6 +76,46 @@ def normalize_endpoint(endpoint):
     return '%s://%s%s' % (parts.scheme, netloc, parts.path.rstrip('/'))
 
 
+def endpoint_address(endpoint):
+    """``(host, port)`` of an endpoint as the session reaches it.
+
+    A bare ``host[:port]`` means https and a URL without a port means
+    ``DEFAULT_PORT``, as for the calls themselves.
+    """
+    parts = urllib.parse.urlsplit(normalize_endpoint(endpoint))
+    return parts.hostname, parts.port
+
+
+class _Call(object):
+    """One logical call of :meth:`Session.request` across its attempts."""
+
+    def __init__(self, method, path, params, json, data, data_size,
+                 headers, stream, write):
+        self.method = method.upper()
+        self.path = path
+        self.params = params
+        self.json = json
+        self.data_size = data_size
+        self.stream = stream
+        self.write = (self.method not in ('GET', 'HEAD') if write is None
+                      else write)
+        self.headers = dict(headers or {})
+        if self.write:
+            self.headers.setdefault('NTNX-Request-Id', str(uuid.uuid4()))
+        self.request_id = self.headers.get('NTNX-Request-Id')
+        self.body = (streams.ReplayableBody(data) if data is not None
+                     else None)
+        self.last_error = None
+        # Whether an attempt may have reached the server (and been
+        # applied): anything but a failure to connect.
+        self.reached = False
+
+    @property
+    def source_spent(self):
+        """A one-shot upload source was consumed: it cannot be resent."""
+        return self.body is not None and not self.body.replayable
+
+
 class Session(object):
     """HTTP session over a list of Prism endpoints."""
 
@@ -195,117 +235,135 @@ class Session(object):
         if the iterator was not consumed yet, else ``UploadNotRetryable``.
         Raises the mapped :mod:`exceptions` error for error statuses.
         """
-        method = method.upper()
-        if write is None:
-            write = method not in ('GET', 'HEAD')
-        hdrs = dict(headers or {})
-        if write:
-            hdrs.setdefault('NTNX-Request-Id', str(uuid.uuid4()))
-        request_id = hdrs.get('NTNX-Request-Id')
-        body = streams.ReplayableBody(data) if data is not None else None
+        call = _Call(method, path, params, json, data, data_size, headers,
+                     stream, write)
         attempt = 0
-        last_error = None
-        # Whether an attempt may have reached the server (and been applied):
-        # anything but a failure to connect.
-        reached = False
         while True:
-            response = None
-            for endpoint in self._ordered_endpoints():
-                url = endpoint + path
-                try:
-                    response = self._send(method, url, params, json, body,
-                                          data_size, hdrs, stream,
-                                          request_id)
-                except requests.exceptions.SSLError as e:
-                    # A certificate problem does not go away by retrying.
-                    raise exc.ConnectionFailed(
-                        'TLS failure talking to %s (check verify_ssl and '
-                        'ca_file): %s' % (endpoint, e),
-                        request_id=request_id, url=url, method=method)
-                except (requests.ConnectionError, requests.Timeout,
-                        requests.exceptions.ChunkedEncodingError) as e:
-                    # ChunkedEncodingError: the answer was cut short.
-                    last_error = e
-                    connect_failure = isinstance(
-                        e, (requests.ConnectTimeout,)) or _is_connect_error(e)
-                    if connect_failure:
-                        self._mark_down(endpoint)
-                    else:
-                        reached = True
-                    if body is not None and not body.replayable:
-                        raise exc.UploadNotRetryable(
-                            'upload to %s failed after the one-shot source '
-                            'was consumed: %s' % (url, e),
-                            request_id=request_id, url=url, method=method)
-                    if connect_failure:
-                        continue    # fail over at once to the next endpoint
-                    LOG.debug('%(m)s %(u)s failed: %(e)s',
-                              {'m': method, 'u': url, 'e': e})
-                    break
-                self._mark_up(endpoint)
-                break
+            response = self._attempt(call)
             if response is not None:
                 if response.status_code not in RETRY_STATUSES:
                     break
-                if (body is not None and not body.replayable and
-                        attempt < self.retries):
+                if call.source_spent and attempt < self.retries:
                     response.close()
                     raise exc.UploadNotRetryable(
                         '%s %s answered HTTP %d after the one-shot upload '
                         'source was consumed; it cannot be sent again'
-                        % (method, path, response.status_code),
-                        status=response.status_code, request_id=request_id,
-                        url=path, method=method)
+                        % (call.method, path, response.status_code),
+                        status=response.status_code,
+                        request_id=call.request_id, url=path,
+                        method=call.method)
             if attempt >= self.retries:
                 break
-            delay = self._backoff(attempt, response)
-            LOG.info('Retrying %(m)s %(p)s in %(d).1fs (attempt %(a)d of '
-                     '%(n)d): %(why)s',
-                     {'m': method, 'p': path, 'd': delay, 'a': attempt + 1,
-                      'n': self.retries,
-                      'why': ('HTTP %d' % response.status_code
-                              if response is not None else last_error)})
-            if response is not None:
-                response.close()
-            self._sleep(delay)
+            self._wait_before_retry(call, attempt, response)
             attempt += 1
+        return self._outcome(call, response, attempt, ok_statuses)
+
+    def _attempt(self, call):
+        """One attempt: the endpoints in turn, until one answers.
+
+        Returns the response, or None when no endpoint answered
+        (``call.last_error`` says why).  An endpoint that refuses the
+        connection is failed over at once; a connection dropped after it
+        was made ends the attempt.
+        """
+        for endpoint in self._ordered_endpoints():
+            url = endpoint + call.path
+            try:
+                response = self._send(call, url)
+            except requests.exceptions.SSLError as e:
+                # A certificate problem does not go away by retrying.
+                raise exc.ConnectionFailed(
+                    'TLS failure talking to %s (check verify_ssl and '
+                    'ca_file): %s' % (endpoint, e),
+                    request_id=call.request_id, url=url, method=call.method)
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as e:
+                # ChunkedEncodingError: the answer was cut short.
+                if self._connection_lost(call, endpoint, url, e):
+                    continue    # fail over at once to the next endpoint
+                return None
+            self._mark_up(endpoint)
+            return response
+        return None
+
+    def _connection_lost(self, call, endpoint, url, error):
+        """Record a failed connection; True when it never reached the server.
+
+        A connection that failed to open marks ``endpoint`` down (the
+        caller then fails over); one that dropped may have reached the
+        server.  A one-shot upload source already consumed cannot be
+        resent either way: ``UploadNotRetryable``.
+        """
+        call.last_error = error
+        connect_failure = isinstance(
+            error, (requests.ConnectTimeout,)) or _is_connect_error(error)
+        if connect_failure:
+            self._mark_down(endpoint)
+        else:
+            call.reached = True
+        if call.source_spent:
+            raise exc.UploadNotRetryable(
+                'upload to %s failed after the one-shot source '
+                'was consumed: %s' % (url, error),
+                request_id=call.request_id, url=url, method=call.method)
+        if not connect_failure:
+            LOG.debug('%(m)s %(u)s failed: %(e)s',
+                      {'m': call.method, 'u': url, 'e': error})
+        return connect_failure
+
+    def _wait_before_retry(self, call, attempt, response):
+        delay = self._backoff(attempt, response)
+        LOG.info('Retrying %(m)s %(p)s in %(d).1fs (attempt %(a)d of '
+                 '%(n)d): %(why)s',
+                 {'m': call.method, 'p': call.path, 'd': delay,
+                  'a': attempt + 1, 'n': self.retries,
+                  'why': ('HTTP %d' % response.status_code
+                          if response is not None else call.last_error)})
+        if response is not None:
+            response.close()
+        self._sleep(delay)
+
+    def _outcome(self, call, response, attempt, ok_statuses):
+        """The response of the last attempt, or the error it amounts to."""
         if response is None:
             error = exc.ConnectionFailed(
                 'no Prism endpoint answered %s %s after %d attempt(s): %s'
-                % (method, path, attempt + 1, last_error),
-                request_id=request_id, method=method, url=path)
-            error.maybe_applied = write and reached
+                % (call.method, call.path, attempt + 1, call.last_error),
+                request_id=call.request_id, method=call.method,
+                url=call.path)
+            error.maybe_applied = call.write and call.reached
             raise error
         if response.status_code >= 400 and not (
                 ok_statuses and response.status_code in ok_statuses):
             try:
-                exc.raise_from_response(response, request_id=request_id)
+                exc.raise_from_response(response,
+                                        request_id=call.request_id)
             finally:
                 response.close()
         return response
 
-    def _send(self, method, url, params, json, body, data_size, headers,
-              stream, request_id):
+    def _send(self, call, url):
         LOG.debug('Prism request %(m)s %(u)s params=%(p)s request_id=%(r)s',
-                  {'m': method, 'u': url, 'p': params, 'r': request_id})
+                  {'m': call.method, 'u': url, 'p': call.params,
+                   'r': call.request_id})
         kwargs = {}
-        if body is not None:
-            kwargs['data'] = body.body()
-            if data_size is not None and not isinstance(
+        if call.body is not None:
+            kwargs['data'] = call.body.body()
+            if call.data_size is not None and not isinstance(
                     kwargs['data'], (bytes, bytearray)):
                 # A sized iterator: Content-Length instead of chunked.
                 kwargs['data'] = streams.SizedIterable(kwargs['data'],
-                                                       data_size)
+                                                       call.data_size)
         # verify per request: a session-level verify loses against
         # REQUESTS_CA_BUNDLE in the environment (requests issue #3829).
-        resp = self.http.request(method, url, params=params, json=json,
-                                 headers=headers, stream=stream,
-                                 timeout=self.timeout,
+        resp = self.http.request(call.method, url, params=call.params,
+                                 json=call.json, headers=call.headers,
+                                 stream=call.stream, timeout=self.timeout,
                                  verify=self.http.verify, **kwargs)
-        if not stream:
+        if not call.stream:
             _check_complete(resp)
         LOG.debug('Prism response %(m)s %(u)s: %(s)d',
-                  {'m': method, 'u': url, 's': resp.status_code})
+                  {'m': call.method, 'u': url, 's': resp.status_code})
         return resp
 
     # -- JSON helpers ----------------------------------------------------

@@ -141,6 +141,32 @@ def cd_rom_from_image(image_ext_id, bus_type='IDE', index=None):
                 backingInfo=_vm_disk(ref))
 
 
+def boot_from_disk(bus_type, index):
+    """``LegacyBoot`` from the disk at ``bus_type``/``index`` first."""
+    return _obj('LegacyBoot',
+                bootDevice=_obj('BootDeviceDisk',
+                                diskAddress=_disk_address(bus_type, index)),
+                bootOrder=['DISK', 'CDROM', 'NETWORK'])
+
+
+def boot_from_cd_rom():
+    """``LegacyBoot`` trying the CD-ROM first (a VM booting an ISO)."""
+    return _obj('LegacyBoot', bootOrder=['CDROM', 'DISK', 'NETWORK'])
+
+
+def cloud_init(metadata_b64, user_data_b64=None,
+               datasource_type='CONFIG_DRIVE_V2'):
+    """``guestCustomization`` handing cloud-init its meta and user data.
+
+    Both are base64, as the v4 API wants them.
+    """
+    config = _obj('CloudInit', datasourceType=datasource_type,
+                  metadata=metadata_b64)
+    if user_data_b64:
+        config['cloudInitScript'] = _obj('Userdata', value=user_data_b64)
+    return {'config': config}
+
+
 def disk_size(disk):
     """``diskSizeBytes`` of a Disk dict (None for a volume group)."""
     return (disk.get('backingInfo') or {}).get('diskSizeBytes')

@@ -17,6 +17,18 @@ LOG = logging.getLogger(__name__)
 
 NS = 'volumes.v4.config.'
 
+# What Cinder's and Nova's nutanix drivers tell each other about an
+# attachment (they never import each other).  Nova's connector names its
+# cluster; Cinder's connection info (``driver_volume_type`` 'iscsi', as
+# os-brick knows it) names the volume group and disk, and says 'vm-attach'
+# when the group is attached to the VM inside the cluster.
+CONNECTOR_CLUSTER = 'nutanix_cluster_ext_id'
+ATTACH_VOLUME_TYPE = 'iscsi'
+ATTACH_VOLUME_GROUP = 'volume_group_ext_id'
+ATTACH_VOLUME_DISK = 'volume_disk_ext_id'
+ATTACH_ACCESS = 'access'
+ACCESS_VM_ATTACH = 'vm-attach'
+
 
 def _obj(kind, **fields):
     body = {'$objectType': NS + kind}

@@ -6,6 +6,7 @@ import datetime
 
 import ntnx_dataprotection_py_client as dp
 from ntnx_dataprotection_py_client import rest as dp_rest
+import ntnx_vmm_py_client as vmm
 
 from tests.functional.emulator import test_vms_base as base
 from tests.functional.emulator.test_vms_base import MiB
@@ -104,3 +105,37 @@ class TestSdkRecoveryPointsApi(base.SdkTestCase):
             vm['disks'][0]['extId'], 0, 4))
         self.assertEqual(b'snap', self.emu.admin.read_disk(
             self.vg_disks(new_vg)[0]['extId'], 0, 4))
+
+    def test_vm_from_a_vm_recovery_point_disk(self):
+        # What Nova's evacuation does on the cluster holding the replica:
+        # the VM recovery point is found by the VM's name, and a new VM
+        # gets its disks from the point's disk recovery points.
+        rp_id = self._create()
+        self.emu.admin.write_disk(self.vm_disk, 0, b'gone')
+        listed = self.api.list_recovery_points().data
+        (vmrp,) = [m for rp in listed for m in rp.vm_recovery_points or []
+                   if m.name == 'protected']
+        self.assertEqual(rp_id, [rp.ext_id for rp in listed
+                                 if vmrp in rp.vm_recovery_points][0])
+        (drp,) = vmrp.disk_recovery_points
+        vmm_client = self.sdk(vmm)
+        body = vmm.AhvConfigVm(
+            name='from-point', num_sockets=1, memory_size_bytes=MiB * 512,
+            disks=[vmm.AhvConfigDisk(
+                disk_address=vmm.AhvConfigDiskAddress(bus_type='SCSI',
+                                                      index=0),
+                backing_info=vmm.AhvConfigVmDisk(
+                    data_source=vmm.DataSource(
+                        reference=vmm.VmDiskRecoveryPointReference(
+                            disk_recovery_point_ext_id=(
+                                drp.disk_recovery_point_ext_id),
+                            vm_recovery_point_ext_id=vmrp.ext_id))))])
+        api = vmm.VmApi(api_client=vmm_client)
+        task = self.sdk_wait(api.create_vm(body=body))
+        (new_vm,) = self.sdk_created(task, 'vmm:ahv:config:vm')
+        vm = api.get_vm_by_id(new_vm).data
+        self.assert_parsed(vm, 'Vm')
+        self.assertEqual('VmDiskRecoveryPointReference', type(
+            vm.disks[0].backing_info.data_source.reference).__name__)
+        self.assertEqual(b'snap', self.emu.admin.read_disk(
+            vm.disks[0].backing_info.disk_ext_id, 0, 4))

@@ -5,6 +5,7 @@ import unittest
 from nutanix_openstack.emulator import fixture as emu_fixture
 from nutanix_openstack.prism import exceptions as exc
 from nutanix_openstack.prism import replication
+from nutanix_openstack.prism import vms
 from nutanix_openstack.prism import volume_groups as vgs
 
 MIB = 1024 * 1024
@@ -76,3 +77,37 @@ class ReplicationTest(unittest.TestCase):
                           rp['extId'],
                           cluster_ext_id=self.site_b.cluster_ext_id)
         self.assertEqual([], self.b.replication.find_replicas())
+
+    def test_latest_vm_point_finds_the_newest_replica_of_a_vm(self):
+        vm = self.a.vms.create('4b1c2d3e-inst', memory_size_bytes=MIB,
+                               disks=[vms.empty_disk(
+                                   2 * MIB, self.site_a.container_ext_id)])
+        disk = self.a.vms.list_disks(vm['extId'])[0]['extId']
+        replicas = []
+        for n, payload in enumerate((b'first', b'second')):
+            self.site_a.admin.write_disk(disk, 0, payload)
+            # A point over the VM and a volume group (a consistency group).
+            rp = self.a.recovery_points.create(
+                'protect.%d' % n, vm_ext_ids=[vm['extId']],
+                volume_group_ext_ids=[self.vg])
+            replicas.append(self.a.replication.replicate(
+                rp['extId'], cluster_ext_id=self.site_b.cluster_ext_id))
+        # Only the volume group: not a point of the VM.
+        self.a.replication.replicate(
+            self._point('volume-x.3', b'3')['extId'],
+            cluster_ext_id=self.site_b.cluster_ext_id)
+
+        rp, vmrp = self.b.replication.latest_vm_point('4b1c2d3e-inst')
+        self.assertEqual(replicas[-1]['extId'], rp['extId'])
+        self.assertEqual('4b1c2d3e-inst', vmrp['name'])
+        (drp,) = vmrp['diskRecoveryPoints']
+        restored = self.b.vms.create('restored', memory_size_bytes=MIB,
+                                     disks=[vms.disk_from_disk_recovery_point(
+                                         drp['diskRecoveryPointExtId'],
+                                         vm_recovery_point_ext_id=(
+                                             vmrp['extId']))])
+        b_disk = self.b.vms.list_disks(restored['extId'])[0]['extId']
+        self.assertEqual(b'second', self.site_b.admin.read_disk(
+            b_disk, 0, 6))
+        self.assertIsNone(self.b.replication.latest_vm_point('other'))
+        self.assertIsNone(self.a.replication.latest_vm_point('volume-x'))

@@ -85,6 +85,10 @@ class BoundaryTest(base.TestCase):
             'connection_info': {'driver_volume_type': 'iscsi',
                                 'data': {'volume_group_ext_id': 'vg-1'}},
             'mountpoint': '/dev/sdb', 'requested_size': 1,
+            # An evacuation (a plain rebuild is Nova's default, no backend).
+            'bdms': [], 'evacuate': True,
+            'detach_block_devices': lambda *a, **kw: None,
+            'attach_block_devices': lambda *a, **kw: None,
             # A build a dead nova-compute interrupted: start-up removes
             # its VM (and logs, never raises, a backend failure).
             'instances': [base.make_instance(vm_state='building',

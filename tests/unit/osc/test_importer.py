@@ -1,5 +1,6 @@
 """The URL import flow with a fake Glance and a mocked PrismClient."""
 
+import functools
 import hashlib
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import testtools
 from nutanix_openstack.osc import glance_rest
 from nutanix_openstack.osc import importer
 from nutanix_openstack.prism import exceptions as prism_exc
+from nutanix_openstack.prism import images as prism_images
 
 CLUSTER = '00000000-0000-4000-8000-000000000001'
 FETCHED = '11111111-1111-4111-8111-111111111111'
@@ -76,6 +78,10 @@ class ImporterTestCase(testtools.TestCase):
             {'extId': DISK, 'sizeBytes': 4096, 'type': 'DISK_IMAGE'}]
         images.download.side_effect = lambda ext_id, *a: iter([QCOW2_HEAD])
         images.file_url.side_effect = lambda e: 'https://pc/file/' + e
+        # The client's own copy helper, over the fake's create_from_url.
+        images._session.credentials = ('u', 'p')
+        images.copy_as_disk_image.side_effect = functools.partial(
+            prism_images.ImagesAPI.copy_as_disk_image, images)
         images.find_by_name.return_value = []
         images.list_derived.return_value = []
         self.reports = []

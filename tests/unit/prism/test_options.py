@@ -64,3 +64,14 @@ class OptionsTest(unittest.TestCase):
                                          prefix='nutanix_')
         self.assertEqual(('admin', 'pw'), c.session.credentials)
         self.assertEqual((10.0, 120.0), c.session.timeout)
+
+    def test_from_conf_overrides(self):
+        # A replication target: its own cluster and credentials, this
+        # backend's retries and timeouts.
+        c = client.PrismClient.from_conf(
+            self._conf('backend', 'nutanix_'), prefix='nutanix_',
+            endpoints=['pc-b'], username='b', password='pb')
+        self.assertEqual(['https://pc-b:9440'], c.session.endpoints)
+        self.assertEqual(('b', 'pb'), c.session.credentials)
+        self.assertEqual(7, c.session.retries)
+        self.assertEqual(99, c.tasks.timeout)

@@ -32,6 +32,12 @@ class EndpointTest(base.PrismTestCase):
         for bad in ('', 'ftp://h', 'https://'):
             self.assertRaises(exc.ConfigurationError, n, bad)
 
+    def test_endpoint_address(self):
+        a = session_mod.endpoint_address
+        self.assertEqual(('10.0.0.1', 9440), a('10.0.0.1'))
+        self.assertEqual(('pc.example', 9441),
+                         a('https://u:p@pc.example:9441'))
+
     def test_missing_credentials(self):
         self.assertRaises(exc.ConfigurationError, session_mod.Session,
                           ['h'], '', 'p')

@@ -80,6 +80,34 @@ class DiskBuilderTest(base.PrismTestCase):
         self.assertEqual('iso-1', _ref(cd)['imageExtId'])
 
 
+class BootAndCloudInitTest(base.PrismTestCase):
+
+    def test_boot_from_disk(self):
+        self.assertEqual(
+            {'$objectType': NS + 'LegacyBoot',
+             'bootDevice': {'$objectType': NS + 'BootDeviceDisk',
+                            'diskAddress': {'$objectType': NS + 'DiskAddress',
+                                            'busType': 'SATA', 'index': 0}},
+             'bootOrder': ['DISK', 'CDROM', 'NETWORK']},
+            vms.boot_from_disk('SATA', 0))
+
+    def test_boot_from_cd_rom(self):
+        self.assertEqual({'$objectType': NS + 'LegacyBoot',
+                          'bootOrder': ['CDROM', 'DISK', 'NETWORK']},
+                         vms.boot_from_cd_rom())
+
+    def test_cloud_init(self):
+        self.assertEqual(
+            {'config': {'$objectType': NS + 'CloudInit',
+                        'datasourceType': 'CONFIG_DRIVE_V2',
+                        'metadata': 'bWV0YQ==',
+                        'cloudInitScript': {'$objectType': NS + 'Userdata',
+                                            'value': 'dXNlcg=='}}},
+            vms.cloud_init('bWV0YQ==', 'dXNlcg=='))
+        self.assertNotIn('cloudInitScript',
+                         vms.cloud_init('bWV0YQ==')['config'])
+
+
 class VmCallsTest(base.PrismTestCase):
 
     def setUp(self):
