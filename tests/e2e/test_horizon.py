@@ -3,19 +3,20 @@
 Horizon (PyPI, under gunicorn on loopback, ``quickstart/horizon.py``) is
 driven with Selenium through Debian's ``chromium`` and ``chromium-driver``
 (no browser download at run time): log in, create an image from a file and
-one from a URL, create a volume from the image, snapshot it, then delete
-everything from the dashboard.  (Launching an instance, attaching the
-volume and opening the console need the quick start's provider network,
-which is not on main yet; tests/e2e/test_console.py covers the console
-URL through nova-novncproxy.)  Every step asserts what the page
-shows and what OpenStack and the Nutanix backend hold, and saves a
-screenshot (``NUTANIX_E2E_ARTIFACTS``, default ``.state/e2e-artifacts``,
-under ``horizon/``).
+one from a URL, create a volume from the image, snapshot it, launch an
+instance from the image on the provider network (its port an AHV NIC),
+attach the volume to it, open its console (noVNC from nova-novncproxy in
+the Console tab's frame, connected through the proxy to the emulator's
+RFB console of the VM), then delete everything from the dashboard.
+Every step asserts what the page shows and what OpenStack and the
+Nutanix backend hold, and saves a screenshot (``NUTANIX_E2E_ARTIFACTS``,
+default ``.state/e2e-artifacts``, under ``horizon/``).
 
 The page selectors follow Horizon's own Selenium tests
 (``openstack_dashboard/test/selenium/integration``).
 """
 
+import contextlib
 import functools
 import http.server
 import os
@@ -33,6 +34,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support import ui
 
+from nutanix_openstack.prism import nics as prism_nics
 from quickstart import configs
 from quickstart import stack as stack_mod
 
@@ -129,8 +131,66 @@ class Dashboard(object):
         menu.find_element(
             By.XPATH, ".//*[normalize-space()='%s']" % label).click()
 
-    def confirm(self):
-        self.find('.modal-dialog .btn-danger').click()
+    def confirm(self, clicked=None):
+        """Confirm in the topmost modal (not the button just clicked)."""
+        def button(driver):
+            found = [b for b in driver.find_elements(
+                By.CSS_SELECTOR, '.modal-dialog .btn-danger')
+                if b.is_displayed() and b != clicked]
+            return found[-1] if found else False
+        ui.WebDriverWait(self.driver, WAIT).until(button).click()
+
+    def visible(self, xpath, within=None):
+        return ui.WebDriverWait(within or self.driver, WAIT).until(
+            EC.visibility_of_element_located((By.XPATH, xpath)))
+
+    def allocate(self, table, label):
+        """Move ``label``'s row to "Allocated" in a launch wizard step.
+
+        widgets.select_from_transfer_table of Horizon's tests, with an
+        explicit wait for the step's rows (loaded by AngularJS).
+        """
+        row = ".//*[normalize-space(text())='%s']/ancestor::tr/td//*" % label
+
+        def button(_):
+            for arrow, click in (('up', True), ('down', False)):
+                found = table.find_elements(
+                    By.XPATH, row + "[@class='btn btn-default fa "
+                    "fa-arrow-%s']" % arrow)
+                found = [b for b in found if b.is_displayed()]
+                if found:
+                    return found[0], click
+            return False
+
+        with self.implicit_wait(0):
+            found, click = ui.WebDriverWait(self.driver, WAIT).until(button)
+        if click:
+            found.click()
+
+    @contextlib.contextmanager
+    def implicit_wait(self, seconds):
+        self.driver.implicitly_wait(seconds)
+        try:
+            yield
+        finally:
+            self.driver.implicitly_wait(10)
+
+    def row_text(self, table, name, *wanted):
+        """The row's text once it shows every ``wanted`` string.
+
+        Horizon refreshes a row of a resource in transition by AJAX.
+        """
+        css = "table#%s tr[data-display='%s']" % (table, name)
+
+        def text(driver):
+            try:
+                value = driver.find_element(By.CSS_SELECTOR, css).text
+            except exceptions.WebDriverException:
+                return False
+            return value if all(w in value for w in wanted) else False
+
+        with self.implicit_wait(0):
+            return ui.WebDriverWait(self.driver, WAIT).until(text)
 
     def themed_select(self, form, field_id, label):
         # widgets.select_from_specific_dropdown_in_form of Horizon's tests
@@ -182,8 +242,9 @@ def test_operators_day_in_the_dashboard(stack, image_files):
     assert stack.horizon, 'the e2e stack runs Horizon'
     admin = stack.connection()
     demo_project = admin.identity.find_project('demo')
-    inventory_before = stack.backend_counts()
-    names = {k: 'hz-%s' % k for k in ('file', 'url', 'volume', 'snapshot')}
+    inventory_before = _inventory(stack)
+    names = {k: 'hz-%s' % k
+             for k in ('file', 'url', 'volume', 'snapshot', 'server')}
     file_path, url = image_files
     dash = Dashboard(stack, artifacts_dir())
     try:
@@ -286,7 +347,90 @@ def _walk(dash, stack, admin, project, names, file_path, url,
                                    names['snapshot']).text
     dash.shot('snapshots')
 
+    # -- an instance from the image, on the provider network ------------
+    server, port = _launch(dash, stack, admin, names)
+
+    # -- the volume attached to it ---------------------------------------
+    dash.get('/project/volumes')
+    dash.row_action('volumes', names['volume'], 'Manage Attachments')
+    form = dash.find(".modal-content form[id='attach_volume_form']")
+    dash.themed_select(form, 'id_instance',
+                       '%s (%s)' % (names['server'], server.id))
+    dash.shot('attach-form')
+    dash.find(".btn-primary[value='Attach Volume']", form).click()
+    messages = dash.messages()
+    assert any(m.startswith('Info: Attaching volume %s to instance %s on '
+                            % (names['volume'], names['server']))
+               for m in messages), messages
+    wait_for('volume in-use', lambda: status_of(
+        volumes, names['volume']) == 'in-use')
+    dash.get('/project/volumes')
+    # "Attached To": "<device> on <server>".
+    dash.row_text('volumes', names['volume'], 'In-use',
+                  ' on %s' % names['server'])
+    dash.shot('volume-attached')
+    # On the backend, the volume's volume group is attached to the VM.
+    vm = stack.backend_vm(server.id)
+    (vg,) = stack.backend.volume_groups.find_by_name('volume-' + volume.id)
+    assert vm['extId'] in [
+        a['extId'] for a in
+        stack.backend.volume_groups.list_vm_attachments(vg['extId'])]
+
+    # -- its console ------------------------------------------------------
+    dash.get('/project/instances/%s/?tab=instance_details__console'
+             % server.id)
+    frame = dash.find('iframe#console_embed')
+    assert frame.get_attribute('src').startswith(
+        stack.lay.novnc_url() + '?'), frame.get_attribute('src')
+    dash.driver.switch_to.frame(frame)
+    try:
+        # noVNC's vnc_lite page: connected through nova-novncproxy to the
+        # VM's console, whose desktop name is the VM's (the instance's).
+        status = ui.WebDriverWait(dash.driver, WAIT).until(
+            lambda d: d.find_element(By.ID, 'status').text.startswith(
+                'Connected') and d.find_element(By.ID, 'status').text)
+        assert status == 'Connected to %s' % server.id, status
+        width = ui.WebDriverWait(dash.driver, WAIT).until(
+            lambda d: d.execute_script(
+                "var c = document.querySelector('#screen canvas');"
+                "return c ? c.width : 0;"))
+        assert width > 0
+    finally:
+        dash.driver.switch_to.default_content()
+    dash.shot('console')
+
     # -- delete everything, from the dashboard ---------------------------
+    dash.get('/project/volumes')
+    dash.row_action('volumes', names['volume'], 'Manage Attachments')
+    attachment = dash.row('attachments', 'Volume %s on instance %s'
+                          % (names['volume'], names['server']))
+    with dash.implicit_wait(0):
+        toggles = attachment.find_elements(By.CSS_SELECTOR,
+                                           '.dropdown-toggle')
+    if toggles:
+        toggles[0].click()
+    detach = dash.visible(".//*[self::a or self::button]"
+                          "[normalize-space()='Detach Volume']", attachment)
+    detach.click()
+    dash.confirm(clicked=detach)
+    messages = dash.messages()
+    assert ('Success: Detaching Volume: Volume %s on instance %s'
+            % (names['volume'], names['server']) in messages), messages
+    wait_for('volume detached', lambda: status_of(
+        volumes, names['volume']) == 'available')
+    assert stack.backend.volume_groups.list_vm_attachments(
+        vg['extId']) == []
+    dash.get('/project/instances')
+    dash.row_action('instances', names['server'], 'Delete Instance')
+    dash.confirm()
+    messages = dash.messages()
+    assert ('Info: Scheduled deletion of Instance: %s' % names['server']
+            in messages), messages
+    wait_for('server deleted', lambda: admin.compute.find_server(
+        server.id, ignore_missing=True, all_projects=True) is None)
+    wait_for('port deleted', lambda: admin.network.find_port(
+        port.id, ignore_missing=True) is None)
+    assert stack.backend_vm(server.id) is None
     dash.get('/project/snapshots')
     dash.row_action('volume_snapshots', names['snapshot'],
                     'Delete Volume Snapshot')
@@ -320,7 +464,70 @@ def _walk(dash, stack, admin, project, names, file_path, url,
     dash.shot('all-deleted')
     # The backend holds what it held before.
     wait_for('backend back to its first inventory',
-             lambda: stack.backend_counts() == inventory_before, 120)
+             lambda: _inventory(stack) == inventory_before, 120)
+
+
+def _launch(dash, stack, admin, names):
+    """Horizon's launch instance wizard (AngularJS): image, flavor, net."""
+    dash.get('/project/instances')
+    dash.driver.find_element(By.LINK_TEXT, 'Launch Instance').click()
+    wizard = dash.find('wizard')
+    nav = dash.find('div.wizard-nav', wizard)
+    dash.visible(".//*[@id='name']", wizard).send_keys(names['server'])
+    nav.find_element(By.LINK_TEXT, 'Source').click()
+    dash.allocate(dash.find('ng-include[ng-form=launchInstanceSourceForm]',
+                            wizard), names['file'])
+    dash.shot('launch-source')
+    nav.find_element(By.LINK_TEXT, 'Flavor').click()
+    dash.allocate(dash.find('ng-include[ng-form=launchInstanceFlavorForm]',
+                            wizard), 'qs.small')
+    nav.find_element(By.LINK_TEXT, 'Networks').click()
+    dash.allocate(dash.find('ng-include[ng-form=launchInstanceNetworkForm]',
+                            wizard), stack_mod.PROVIDER_NETWORK)
+    dash.shot('launch-network')
+    finish = dash.find('button.btn-primary.finish', wizard)
+    ui.WebDriverWait(dash.driver, WAIT).until(lambda d: finish.is_enabled())
+    finish.click()
+    ui.WebDriverWait(dash.driver, WAIT).until(
+        EC.invisibility_of_element_located((By.CSS_SELECTOR, 'wizard')))
+
+    server = wait_for('server active', lambda: _server(
+        admin, names['server'], 'ACTIVE'))
+    (port,) = admin.network.ports(device_id=server.id)
+    (ip,) = [f['ip_address'] for f in port.fixed_ips]
+    dash.get('/project/instances')
+    # The row refreshes itself until the server is Active, with its IP.
+    dash.row_text('instances', names['server'], 'Active', ip)
+    dash.shot('instances')
+    # The port is a NIC of the server's VM, with the port's MAC and IP.
+    vm = wait_for('NIC of MAC %s on the VM' % port.mac_address, lambda: (
+        _vm_nic(stack, server.id, port.mac_address)), 60)
+    vm, nic = vm
+    assert prism_nics.nic_ipv4_address(nic) == ip
+    return server, port
+
+
+def _vm_nic(stack, instance_uuid, mac):
+    vm = stack.backend_vm(instance_uuid)
+    for nic in (vm or {}).get('nics') or []:
+        if prism_nics.nic_mac(nic) == mac.lower():
+            return vm, nic
+    return None
+
+
+def _server(conn, name, status):
+    server = conn.compute.find_server(name, ignore_missing=True,
+                                      all_projects=True)
+    if server is not None and server.status == 'ERROR':
+        raise AssertionError('server %s in error: %s' % (name, server.fault))
+    return server if server is not None and server.status == status else None
+
+
+def _inventory(stack):
+    counts = stack.backend_counts()
+    counts['nics'] = sum(len(vm.get('nics') or [])
+                         for vm in stack.backend.vms.list())
+    return counts
 
 
 def _snapshot(conn, name, status):
@@ -334,6 +541,10 @@ def _snapshot(conn, name, status):
 
 def _clean_up(conn, project, names):
     """Whatever a failed run left, so that later tests start clean."""
+    for server in conn.compute.servers(all_projects=True,
+                                       name='^%s$' % names['server']):
+        conn.compute.delete_server(server)
+        conn.compute.wait_for_delete(server, wait=300)
     for snap in conn.block_storage.snapshots(all_projects=True,
                                              name=names['snapshot']):
         conn.block_storage.delete_snapshot(snap)
